@@ -1,0 +1,85 @@
+"""Run the rules and turn findings into diagnostics.
+
+Rules only yield findings. The engine decides which rules run, stamps each finding with the rule's code
+and configured severity, resolves its position through the source map, and turns a crashing rule into an
+`internal-error` diagnostic (re-raised when MESHLINT_RAISE=1, as the test suite sets).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from meshlint import catalogue
+from meshlint.analyze.context import RuleContext
+from meshlint.analyze.rules import RULES
+from meshlint.config import Settings
+from meshlint.diagnostics import Diagnostic, Finding, Position, Severity
+from meshlint.load.sources import SourceFile
+from meshlint.model.entities import MeshModel
+from meshlint.model.graph import MeshGraph
+
+
+@dataclass(frozen=True)
+class Analysis:
+    diagnostics: list[Diagnostic]
+    graph: MeshGraph
+
+
+def analyze(
+    model: MeshModel,
+    input_findings: Iterable[Finding],
+    files: Mapping[str, SourceFile],
+    settings: Settings,
+) -> Analysis:
+    graph = MeshGraph.build(model)
+    context = RuleContext(model, graph, settings)
+    findings = list(input_findings)
+    for slug, check in RULES.items():
+        if settings.enabled(slug):
+            findings.extend(_guarded(slug, check(context)))
+    return Analysis(stamp(findings, files, settings), graph)
+
+
+def _guarded(slug: str, found: Iterable[Finding]) -> Iterator[Finding]:
+    try:
+        yield from found
+    except Exception as err:
+        if os.environ.get("MESHLINT_RAISE") == "1":
+            raise
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        yield Finding(
+            catalogue.INTERNAL_ERROR,
+            f"rule {slug} crashed: {type(err).__name__}: {err} ({os.path.basename(where.filename)}:{where.lineno})",
+            "<meshlint>", position=Position(1, 1),
+            help="please report this with the input that triggers it; the other rules still ran",
+        )
+
+
+def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
+    rules = catalogue.load()
+    out: set[Diagnostic] = set()
+    for f in findings:
+        if f.rule == catalogue.INTERNAL_ERROR:
+            code, severity = catalogue.INTERNAL_CODE, Severity.ERROR
+        else:
+            if not settings.enabled(f.rule):
+                continue
+            doc = rules[f.rule]
+            code, severity = doc.code, settings.severity(f.rule, doc.severity)
+        position = f.position or _position(f, files)
+        out.add(Diagnostic(
+            rule=f.rule, code=code, severity=severity, message=f.message, path=f.path,
+            line=position.line, column=position.column, pointer=f.pointer, help=f.help,
+            resource=f.resource, related=f.related,
+        ))
+    return sorted(out, key=lambda d: d.sort_key)
+
+
+def _position(finding: Finding, files: Mapping[str, SourceFile]) -> Position:
+    source = files.get(finding.path)
+    if source is None:
+        return Position(1, 1)
+    return source.span(finding.doc, finding.pointer, at_key=finding.at_key)

@@ -1,0 +1,11 @@
+"""Every rule, by slug. Importing the modules registers their rules.
+
+Rules named in LOADER_RULES are reported while reading input (load/ and normalize/); they have catalogue
+entries but no function here.
+"""
+
+from meshlint.analyze.context import RuleFn, registered
+from meshlint.analyze.rules import references, routing, tls, topology  # noqa: F401  (registers)
+
+LOADER_RULES = frozenset({"parse-error", "schema", "ignored-input"})
+RULES: dict[str, RuleFn] = registered()

@@ -1,0 +1,110 @@
+"""missing-tls: listeners without TLS, clients that don't enforce it, and clients that enforce it
+towards a listener that has none (the handshake fails).
+
+App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from meshlint.analyze.context import RuleContext, finding, rule
+from meshlint.diagnostics import Finding
+from meshlint.model.entities import Resource, VirtualGateway, VirtualNode
+
+SLUG = "missing-tls"
+
+
+@rule(SLUG)
+def missing_tls(ctx: RuleContext) -> Iterator[Finding]:
+    for node in ctx.model.nodes.values():
+        yield from _listeners(node, node.spec.listeners or ())
+        yield from _backends(ctx, node)
+    for gateway in ctx.model.gateways.values():
+        yield from _listeners(gateway, gateway.spec.listeners)
+        yield from _gateway_client(ctx, gateway)
+
+
+def _listeners(resource: Resource, listeners: Any) -> Iterator[Finding]:
+    what = f"{'virtual node' if resource.kind == 'VirtualNode' else 'virtual gateway'} {resource.name!r}"
+    for i, listener in enumerate(listeners):
+        port = listener.port_mapping.port
+        tls = listener.tls
+        if tls is None:
+            yield finding(SLUG, resource, resource.spec_pointer("listeners", i), f"listener on port {port} of "
+                          f"{what} has no TLS", "add tls with mode STRICT and a certificate to the listener")
+        elif tls.mode != "STRICT":
+            accepts = "accepts plaintext (PERMISSIVE)" if tls.mode == "PERMISSIVE" else "has TLS DISABLED"
+            yield finding(SLUG, resource, resource.spec_pointer("listeners", i, "tls", "mode"),
+                          f"listener on port {port} of {what} {accepts}", "set the mode to STRICT")
+
+
+def _effective_policy(node: VirtualNode, backend: Any) -> tuple[Any, str]:
+    """The client TLS policy for one backend and the pointer of its block (backend's own, else defaults)."""
+    own = backend.virtual_service.client_policy
+    if own is not None and own.tls is not None:
+        return own.tls, "own"
+    defaults = node.spec.backend_defaults
+    if defaults is not None and defaults.client_policy is not None and defaults.client_policy.tls is not None:
+        return defaults.client_policy.tls, "defaults"
+    return None, ""
+
+
+def _backends(ctx: RuleContext, node: VirtualNode) -> Iterator[Finding]:
+    for i, backend in enumerate(node.spec.backends or ()):
+        if backend.virtual_service is None:
+            continue
+        service = backend.virtual_service.virtual_service_name
+        pointer = node.spec_pointer("backends", i, "virtualService")
+        policy, source = _effective_policy(node, backend)
+        if policy is None:
+            yield finding(SLUG, node, pointer, f"virtual node {node.name!r} calls {service!r} without client TLS "
+                          "enforcement", "add backendDefaults.clientPolicy.tls (or a clientPolicy on this "
+                          "backend) with a validation trust")
+            continue
+        if policy.enforce is False:
+            where = (pointer + "/clientPolicy/tls/enforce" if source == "own"
+                     else node.spec_pointer("backendDefaults", "clientPolicy", "tls", "enforce"))
+            yield finding(SLUG, node, where, f"virtual node {node.name!r} does not enforce TLS towards "
+                          f"{service!r} (enforce: false)", "set enforce to true")
+            continue
+        ports = ctx.graph.service_ports(node.mesh, service)
+        if policy.ports and ports and not set(ports) & set(policy.ports):
+            yield finding(SLUG, node, pointer, f"client TLS of virtual node {node.name!r} covers ports "
+                          f"{_ports(policy.ports)}, but {service!r} listens on {_ports(ports)}",
+                          "add the service's port to clientPolicy.tls.ports, or drop ports to cover all")
+            continue
+        yield from _plaintext_providers(ctx, node, service, pointer, policy.ports)
+
+
+def _plaintext_providers(ctx: RuleContext, node: VirtualNode, service: str, pointer: str,
+                         covered: Any) -> Iterator[Finding]:
+    for hops, target_name in ctx.graph.service_paths(node.mesh, service):
+        target = ctx.model.nodes.get((node.mesh, target_name))
+        if target is None:
+            continue
+        for listener in target.spec.listeners or ():
+            port = listener.port_mapping.port
+            if covered and port not in covered:
+                continue
+            if listener.tls is None or listener.tls.mode == "DISABLED":
+                via = f" (through {hops[0].name})" if hops else ""
+                yield finding(SLUG, node, pointer, f"virtual node {node.name!r} enforces TLS towards {service!r}, "
+                              f"but virtual node {target_name!r}{via} listens on port {port} without TLS: the "
+                              "handshake fails", f"add STRICT tls to the listeners of {target_name!r}")
+
+
+def _gateway_client(ctx: RuleContext, gateway: VirtualGateway) -> Iterator[Finding]:
+    if not ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name)):
+        return
+    defaults = gateway.spec.backend_defaults
+    tls = defaults.client_policy.tls if defaults and defaults.client_policy else None
+    if tls is None or tls.enforce is False:
+        yield finding(SLUG, gateway, gateway.spec_pointer(), f"virtual gateway {gateway.name!r} forwards to its "
+                      "virtual services without client TLS enforcement",
+                      "add backendDefaults.clientPolicy.tls with a validation trust")
+
+
+def _ports(ports: Any) -> str:
+    return ", ".join(str(p) for p in sorted(ports))

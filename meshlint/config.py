@@ -1,0 +1,170 @@
+"""Settings: `.meshlint.yaml` (found by walking up from the working folder) plus command-line options.
+
+```yaml
+rules:            # severity per rule: error | warning | info | off
+  missing-tls: warning
+select: [weights-sum, schema]      # run only these (default: all)
+ignore: [unreachable-node]         # never report these
+entry-points:                      # virtual nodes fed from outside the mesh (load balancer, cron, ...)
+  - shop/frontend                  # <mesh>/<virtual node>, or just <virtual node> for any mesh
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from meshlint.diagnostics import Severity
+from meshlint.load.files import UsageError
+
+CONFIG_NAMES = (".meshlint.yaml", ".meshlint.yml")
+_KEYS = ("rules", "select", "ignore", "entry-points")
+
+
+@dataclass(frozen=True)
+class Settings:
+    severities: Mapping[str, Severity | None] = field(default_factory=dict)  # None: rule switched off
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = frozenset()
+    entry_points: frozenset[str] = frozenset()
+    source: Path | None = None
+
+    def enabled(self, slug: str) -> bool:
+        if slug in self.ignore or self.severities.get(slug, Severity.INFO) is None:
+            return False
+        return self.select is None or slug in self.select
+
+    def severity(self, slug: str, default: Severity) -> Severity:
+        configured = self.severities.get(slug)
+        return configured if configured is not None else default
+
+    def is_entry_point(self, mesh: str, node: str) -> bool:
+        return f"{mesh}/{node}" in self.entry_points or node in self.entry_points
+
+    def with_cli(self, select: Iterable[str] | None, ignore: Iterable[str] | None) -> Settings:
+        out = self
+        if select:
+            out = replace(out, select=frozenset(select))
+        if ignore:
+            out = replace(out, ignore=out.ignore | frozenset(ignore))
+        return out
+
+
+def find_config(start: Path) -> Path | None:
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        for name in CONFIG_NAMES:
+            path = candidate / name
+            if path.is_file():
+                return path
+    return None
+
+
+def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
+    """Read a config file strictly. Every problem is a UsageError naming file:line:col."""
+    if path is None:
+        return Settings()
+    from meshlint.load.parse import parse_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: cannot read config: {err}") from None
+    docs, problems = parse_text(text, record=True)
+    if problems:
+        p = problems[0]
+        raise UsageError(f"{path}:{p.position.line}:{p.position.column}: {p.message}")
+    data = docs[0].data if docs else {}
+    where = _Locator(path, docs[0].source_map if docs else None)
+    if data is None:
+        return Settings(source=path)
+    if not isinstance(data, dict):
+        raise where.error("", "config must be a mapping")
+    known = sorted(known_rules)
+    for key in data:
+        if key not in _KEYS:
+            raise where.error(f"/{key}", f"unknown key {key!r}{_suggest(key, _KEYS)}", at_key=True)
+    severities: dict[str, Severity | None] = {}
+    for slug, level in (_mapping(data, "rules", where)).items():
+        _known_rule(slug, known, where, f"/rules/{slug}")
+        if level in ("off", False):  # YAML 1.1 reads an unquoted off as false
+            severities[slug] = None
+        else:
+            try:
+                severities[slug] = Severity.parse(str(level))
+            except ValueError as err:
+                raise where.error(f"/rules/{slug}", f"{err}; or off") from None
+    select = _rule_list(data, "select", known, where)
+    ignore = _rule_list(data, "ignore", known, where) or []
+    entries = _string_list(data, "entry-points", where)
+    return Settings(
+        severities=severities,
+        select=frozenset(select) if select is not None else None,
+        ignore=frozenset(ignore),
+        entry_points=frozenset(entries or ()),
+        source=path,
+    )
+
+
+class _Locator:
+    def __init__(self, path: Path, source_map: Any) -> None:
+        self.path = path
+        self.source_map = source_map
+
+    def error(self, pointer: str, message: str, at_key: bool = False) -> UsageError:
+        line, column = 1, 1
+        if self.source_map is not None:
+            table = self.source_map.keys if at_key else self.source_map.values
+            span = table.get(pointer) or self.source_map.values.get(pointer)
+            if span:
+                line, column = span[0], span[1]
+        return UsageError(f"{self.path}:{line}:{column}: {message}")
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _known_rule(slug: Any, known: list[str], where: _Locator, pointer: str) -> None:
+    if slug not in known:
+        raise where.error(pointer, f"unknown rule {slug!r}{_suggest(str(slug), known)}", at_key=True)
+
+
+def _mapping(data: dict[str, Any], key: str, where: _Locator) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise where.error(f"/{key}", f"{key} must be a mapping of rule name to severity")
+    return value
+
+
+def _string_list(data: dict[str, Any], key: str, where: _Locator) -> list[str] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise where.error(f"/{key}", f"{key} must be a list of strings")
+    return value
+
+
+def _rule_list(data: dict[str, Any], key: str, known: list[str], where: _Locator) -> list[str] | None:
+    values = _string_list(data, key, where)
+    for i, slug in enumerate(values or []):
+        _known_rule(slug, known, where, f"/{key}/{i}")
+    return values
+
+
+def parse_rule_names(text: str | None, known: Iterable[str]) -> list[str] | None:
+    """`--select a,b` -> ["a", "b"]; unknown names are a UsageError with a suggestion."""
+    if not text:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known_list = sorted(known)
+    for name in names:
+        if name not in known_list:
+            raise UsageError(f"unknown rule {name!r}{_suggest(name, known_list)} (see `meshlint rules`)")
+    return names

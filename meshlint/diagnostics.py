@@ -1,0 +1,132 @@
+"""Diagnostics: the one currency every stage trades in.
+
+A *finding* is what a loader or a rule knows: which rule, which place (a document and a JSON Pointer into
+it, or an explicit position for text that never became data), and the message parts. The engine turns
+findings into *diagnostics* by stamping the rule's code, its configured severity and the source span.
+This module is a leaf: it imports nothing from the rest of meshlint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    """1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    kind: str
+    mesh: str
+    name: str  # "<router>/<route>" for routes, "<gateway>/<route>" for gateway routes
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "mesh": self.mesh, "name": self.name}
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} (mesh {self.mesh})"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a rule or the loader reports. Position is resolved later from (path, doc, pointer)."""
+
+    rule: str
+    message: str
+    path: str
+    pointer: str = ""
+    doc: int = 0
+    help: str | None = None
+    resource: ResourceRef | None = None
+    at_key: bool = False  # point at the mapping key named by the pointer rather than its value
+    position: Position | None = None  # given only where no document exists (syntax errors, encoding)
+    related: tuple[str, ...] = ()  # extra facts a reporter may show ("first defined at a.yaml:3:1")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    rule: str
+    code: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    pointer: str = ""
+    help: str | None = None
+    resource: ResourceRef | None = None
+    related: tuple[str, ...] = field(default=())
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.column, self.rule, self.message)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across line moves: rule + resource + pointer + message."""
+        res = self.resource
+        basis = "\x1f".join(
+            [self.rule, self.path if res is None else f"{res.kind}/{res.mesh}/{res.name}", self.pointer,
+             self.message]
+        )
+        return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "rule": self.rule,
+            "code": self.code,
+            "severity": self.severity.label,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "resource": self.resource.to_json() if self.resource else None,
+        }
+        if self.help:
+            out["help"] = self.help
+        if self.pointer:
+            out["pointer"] = self.pointer
+        out["fingerprint"] = self.fingerprint
+        return out
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(base: str, *tokens: str | int) -> str:
+    return base + "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+def split_pointer(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def parent_pointer(pointer: str) -> str:
+    return pointer.rsplit("/", 1)[0] if pointer else ""

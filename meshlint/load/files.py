@@ -1,0 +1,152 @@
+"""Find input files and read them as text, safely.
+
+Folders are walked for *.yaml, *.yml and *.json; hidden folders are skipped and symlink loops are detected
+by device+inode. Reading refuses files over the size limit and text that is not UTF-8; both are findings,
+never exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from meshlint.diagnostics import Finding, Position
+
+SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 64 * 1024 * 1024
+STDIN = "-"
+
+
+class UsageError(Exception):
+    """A problem with how meshlint was called (exit 2), not with the input."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: Path | None  # None for stdin
+    display: str  # what diagnostics print
+    explicit: bool  # named on the command line (not found by walking a folder)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: Iterable[str], exclude: Iterable[Path] = ()) -> tuple[list[InputFile], list[Finding]]:
+    """Expand paths into input files, sorted. Raises UsageError for a path that does not exist."""
+    excluded = {_identity(p) for p in exclude if p.exists()}
+    files: dict[str, InputFile] = {}
+    findings: list[Finding] = []
+    for raw in paths:
+        if raw == STDIN:
+            files[STDIN] = InputFile(None, "<stdin>", True)
+            continue
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{raw}: no such file or folder")
+        if path.is_dir():
+            for found in _walk(path, excluded, findings):
+                files.setdefault(str(found), InputFile(found, display_path(found), False))
+        else:
+            files[str(path)] = InputFile(path, display_path(path), True)
+    return sorted(files.values(), key=lambda f: f.display), findings
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino)
+
+
+def _walk(root: Path, excluded: set[tuple[int, int]], findings: list[Finding]) -> list[Path]:
+    out: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            ident = _identity(folder)
+        except OSError as err:
+            findings.append(_unreadable(folder, err))
+            continue
+        if ident in excluded:
+            continue
+        if ident in seen:
+            findings.append(Finding("parse-error", "symlink loop: this folder was already read", display_path(folder),
+                                    position=Position(1, 1), help="remove the link or point it elsewhere"))
+            continue
+        seen.add(ident)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            findings.append(_unreadable(folder, err))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError as err:
+                findings.append(_unreadable(path, err))
+                continue
+            if is_dir:
+                stack.append(path)
+            elif entry.name.endswith(SUFFIXES):
+                out.append(path)
+    return out
+
+
+def _unreadable(path: Path, err: OSError) -> Finding:
+    reason = "symlink loop" if err.errno == 40 else (err.strerror or str(err))
+    return Finding("parse-error", f"cannot read: {reason}", display_path(path), position=Position(1, 1))
+
+
+def read_text(file: InputFile) -> tuple[str | None, Finding | None]:
+    """The file's text, or a finding that says why there is none."""
+    try:
+        if file.path is None:
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            size = file.path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return None, _too_large(file, size)
+            with file.path.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        if file.path is not None:
+            return None, _unreadable(file.path, err)
+        return None, Finding("parse-error", f"cannot read stdin: {err}", file.display, position=Position(1, 1))
+    if len(raw) > MAX_FILE_BYTES:
+        return None, _too_large(file, len(raw))
+    return decode(raw, file.display)
+
+
+def _too_large(file: InputFile, size: int) -> Finding:
+    return Finding(
+        "parse-error", f"file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
+        file.display, position=Position(1, 1), help="split the mesh into several files")
+
+
+def decode(raw: bytes, display: str) -> tuple[str | None, Finding | None]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, Finding("parse-error", "file is UTF-16; meshlint reads UTF-8", display,
+                             position=Position(1, 1), help="save the file as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        return None, Finding(
+            "parse-error", f"not UTF-8: byte 0x{raw[err.start]:02x} cannot be decoded", display,
+            position=Position(line, column), help="save the file as UTF-8")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return None, Finding("parse-error", "file contains NUL bytes; it is not text", display,
+                             position=Position(line, 1))
+    return text, None

@@ -1,0 +1,134 @@
+"""Check a resource document against the JSON Schema generated from the App Mesh API model.
+
+Each jsonschema error becomes one `schema` finding that names the field, says what is wrong in App Mesh's
+terms and, for unknown fields and enum values, suggests the closest valid name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from meshlint.diagnostics import join_pointer
+from meshlint.resources import data_dir
+
+
+@cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    path = data_dir("schemas") / "appmesh" / f"{kind}.schema.json"
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def name_keys(kind: str) -> list[str]:
+    keys: list[str] = _validator(kind).schema["x-meshlint-name-keys"]
+    return keys
+
+
+class SchemaProblem:
+    __slots__ = ("about", "at_key", "help", "message", "pointer")
+
+    def __init__(self, pointer: str, message: str, help: str | None = None, at_key: bool = False,
+                 about: tuple[str, str] | None = None) -> None:
+        self.pointer = pointer
+        self.message = message
+        self.help = help
+        self.at_key = at_key
+        self.about = about  # (object pointer, field) of a missing field, or of the field a typo meant
+
+
+def check(kind: str, data: Any, base: str = "") -> list[SchemaProblem]:
+    """Schema problems of one resource object; `base` is its pointer inside the document."""
+    validator = _validator(kind)
+    problems: list[SchemaProblem] = []
+    for error in validator.iter_errors(data):
+        problems.extend(_explain(error, base))
+    # A typo'd field is also a missing required one: report it once, as the typo with its suggestion.
+    meant = {p.about for p in problems if p.at_key and p.about}
+    problems = [p for p in problems if p.at_key or p.about not in meant]
+    problems.sort(key=lambda p: p.pointer)
+    return problems
+
+
+def _where(path: Any) -> str:
+    parts: list[str] = []
+    for token in path:
+        if isinstance(token, int):
+            parts.append(f"[{token}]")
+        else:
+            parts.append(("." if parts else "") + str(token))
+    return "".join(parts) or "the document"
+
+
+def _explain(error: Any, base: str) -> Iterator[SchemaProblem]:
+    pointer = join_pointer(base, *error.absolute_path)
+    where = _where(error.absolute_path)
+    kind = error.validator
+    schema = error.schema
+    value = error.instance
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(value) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint: str | None = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(allowed)}"
+            about = (pointer, close[0]) if close else None
+            yield SchemaProblem(join_pointer(pointer, key), f"unknown field {key!r} in {where}", hint, True, about)
+    elif kind == "required":
+        missing = error.validator_value
+        for key in missing:
+            if key not in value:
+                yield SchemaProblem(pointer, f"{where} is missing the required field {key!r}", about=(pointer, key))
+    elif kind == "type":
+        hint = None
+        if isinstance(value, bool | None) and schema["type"] == "string":
+            hint = "YAML reads unquoted yes/no/on/off/true/false/null as booleans or null; quote the value"
+        yield SchemaProblem(pointer, f"{where} must be {_article(schema['type'])}, not {_describe(value)}", hint)
+    elif kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        matches = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        yield SchemaProblem(pointer, f"{where} is {value!r}, not one of {', '.join(options)}",
+                            f"did you mean {matches[0]!r}?" if matches else None)
+    elif kind in ("minimum", "maximum"):
+        word = "below the minimum" if kind == "minimum" else "above the maximum"
+        yield SchemaProblem(pointer, f"{where} is {value}, {word} {error.validator_value}")
+    elif kind in ("minLength", "maxLength"):
+        word = "shorter than" if kind == "minLength" else "longer than"
+        yield SchemaProblem(pointer, f"{where} is {len(value)} characters, {word} {error.validator_value}")
+    elif kind in ("minItems", "maxItems"):
+        word = "fewer than" if kind == "minItems" else "more than"
+        yield SchemaProblem(pointer, f"{where} has {len(value)} entries, {word} {error.validator_value}")
+    elif kind in ("minProperties", "maxProperties"):
+        members = ", ".join(sorted(schema.get("properties", {})))
+        yield SchemaProblem(pointer, f"{where} must set exactly one of: {members}")
+    elif kind == "pattern":
+        yield SchemaProblem(pointer, f"{where} {value!r} does not match the pattern {error.validator_value}")
+    else:
+        yield SchemaProblem(pointer, f"{where}: {error.message}")
+
+
+def _article(type_name: Any) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false"}
+    if isinstance(type_name, list):
+        return " or ".join(names.get(str(t), str(t)) for t in type_name)
+    return names.get(type_name, str(type_name))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1,0 +1,102 @@
+"""Input files as parsed documents, plus the positions of everything in them.
+
+`load_sources` reads and parses every input file once, without positions. `SourceFile.span` builds the
+file's source map on first use (a second, recording parse) so that only files with something to report
+pay for positions. This is the only module that turns a JSON Pointer into a line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshlint.diagnostics import Finding, Position, parent_pointer
+from meshlint.load.files import InputFile, discover, read_text
+from meshlint.load.parse import ParsedDoc, SourceMap, parse_json, parse_text
+
+
+@dataclass
+class SourceFile:
+    input: InputFile
+    text: str | None
+    docs: list[ParsedDoc] = field(default_factory=list)
+    readable: bool = True  # False when reading or parsing failed somewhere in the file
+    _maps: list[SourceMap] | None = None
+
+    @property
+    def display(self) -> str:
+        return self.input.display
+
+    @property
+    def empty(self) -> bool:
+        """Read fine and holds no data at all (no documents, or only empty ones)."""
+        return self.readable and all(is_blank(d.data) for d in self.docs)
+
+    def lines(self) -> list[str]:
+        return self.text.splitlines() if self.text else []
+
+    def span(self, doc: int, pointer: str, *, at_key: bool = False) -> Position:
+        """Position of the value (or key) at `pointer`; the nearest enclosing node when it is absent."""
+        maps = self._source_maps()
+        if doc >= len(maps) or doc >= len(self.docs):
+            return Position(1, 1)
+        smap = maps[doc]
+        if at_key and pointer in smap.keys:
+            line, column, _, _ = smap.keys[pointer]
+            return Position(line, column)
+        probe = pointer
+        while True:
+            if probe in smap.values:
+                line, column, _, _ = smap.values[probe]
+                return Position(line, column)
+            if probe in smap.keys:
+                line, column, _, _ = smap.keys[probe]
+                return Position(line, column)
+            if not probe:
+                return self.docs[doc].start
+            probe = parent_pointer(probe)
+
+    def _source_maps(self) -> list[SourceMap]:
+        if self._maps is None:
+            parse = parse_json if self._is_json else parse_text
+            recorded, _ = parse(self.text or "", record=True)
+            self._maps = [d.source_map or SourceMap() for d in recorded]
+        return self._maps
+
+    @property
+    def _is_json(self) -> bool:
+        return self.input.display.endswith(".json")
+
+
+@dataclass
+class Sources:
+    files: list[SourceFile]
+    findings: list[Finding]
+
+    def by_display(self) -> dict[str, SourceFile]:
+        return {f.display: f for f in self.files}
+
+
+def load_sources(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Sources:
+    """Read and parse every input. Raises UsageError only for paths that do not exist."""
+    inputs, findings = discover(paths, exclude)
+    files: list[SourceFile] = []
+    for item in inputs:
+        text, problem = read_text(item)
+        if problem is not None:
+            findings.append(problem)
+            files.append(SourceFile(item, None, readable=False))
+            continue
+        assert text is not None
+        parse = parse_json if item.display.endswith(".json") else parse_text
+        docs, problems = parse(text, record=False)
+        for p in problems:
+            findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
+        files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems)))
+    return Sources(files, findings)
+
+
+def is_blank(data: Any) -> bool:
+    return data is None or data == {} or data == []

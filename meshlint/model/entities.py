@@ -1,0 +1,174 @@
+"""The typed mesh model: one entity per App Mesh resource, whatever format it was read from.
+
+Specs are the pydantic models generated from the App Mesh API (`spec.py`); entities are small frozen
+records around them that add identity and origin (where in which file the resource was defined).
+No I/O and no rules here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from meshlint.diagnostics import ResourceRef, join_pointer
+from meshlint.model.spec import (
+    GatewayRouteSpec,
+    MeshSpec,
+    RouteSpec,
+    VirtualGatewaySpec,
+    VirtualNodeSpec,
+    VirtualRouterSpec,
+    VirtualServiceSpec,
+)
+
+KINDS = ("Mesh", "VirtualService", "VirtualRouter", "Route", "VirtualNode", "VirtualGateway", "GatewayRoute")
+
+ENTRY_POINT_TAG = "meshlint:entry-point"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a resource was defined: file, document index, and the pointer of the resource object."""
+
+    path: str
+    doc: int
+    base: str = ""
+
+    def pointer(self, *tokens: str | int) -> str:
+        return join_pointer(self.base, *tokens)
+
+    def spec_pointer(self, *tokens: str | int) -> str:
+        return join_pointer(self.base, "spec", *tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """A resource's identity as written, valid or not (duplicates and references are judged on these)."""
+
+    kind: str
+    mesh: str
+    name: str  # parent/name for routes and gateway routes
+    origin: Origin
+    name_pointer: str
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.mesh, self.name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    kind: ClassVar[str]
+    mesh: str
+    name: str
+    origin: Origin
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return self.name
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.mesh, self.qualified_name)
+
+    def spec_pointer(self, *tokens: str | int) -> str:
+        return self.origin.spec_pointer(*tokens)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mesh(Resource):
+    kind: ClassVar[str] = "Mesh"
+    spec: MeshSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualService(Resource):
+    kind: ClassVar[str] = "VirtualService"
+    spec: VirtualServiceSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualRouter(Resource):
+    kind: ClassVar[str] = "VirtualRouter"
+    spec: VirtualRouterSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route(Resource):
+    kind: ClassVar[str] = "Route"
+    router: str
+    spec: RouteSpec
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.router}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualNode(Resource):
+    kind: ClassVar[str] = "VirtualNode"
+    spec: VirtualNodeSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualGateway(Resource):
+    kind: ClassVar[str] = "VirtualGateway"
+    spec: VirtualGatewaySpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayRoute(Resource):
+    kind: ClassVar[str] = "GatewayRoute"
+    gateway: str
+    spec: GatewayRouteSpec
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.gateway}/{self.name}"
+
+
+MeshKey = tuple[str, str]  # (mesh, name)
+ChildKey = tuple[str, str, str]  # (mesh, parent, name)
+
+
+@dataclass(frozen=True)
+class MeshModel:
+    """Every valid resource, keyed by identity; the first definition wins, later ones are duplicates."""
+
+    meshes: Mapping[str, Mesh] = field(default_factory=dict)
+    services: Mapping[MeshKey, VirtualService] = field(default_factory=dict)
+    routers: Mapping[MeshKey, VirtualRouter] = field(default_factory=dict)
+    routes: Mapping[ChildKey, Route] = field(default_factory=dict)
+    nodes: Mapping[MeshKey, VirtualNode] = field(default_factory=dict)
+    gateways: Mapping[MeshKey, VirtualGateway] = field(default_factory=dict)
+    gateway_routes: Mapping[ChildKey, GatewayRoute] = field(default_factory=dict)
+    declarations: tuple[Declaration, ...] = ()
+
+    def resources(self) -> Iterator[Resource]:
+        yield from self.meshes.values()
+        yield from self.services.values()
+        yield from self.routers.values()
+        yield from self.routes.values()
+        yield from self.nodes.values()
+        yield from self.gateways.values()
+        yield from self.gateway_routes.values()
+
+    def declared(self, kind: str, mesh: str, name: str) -> bool:
+        return (kind, mesh, name) in self._declared_keys
+
+    @property
+    def _declared_keys(self) -> frozenset[tuple[str, str, str]]:
+        cached: frozenset[tuple[str, str, str]] | None = self.__dict__.get("_keys")
+        if cached is None:
+            cached = frozenset((d.kind, d.mesh, d.name) for d in self.declarations)
+            object.__setattr__(self, "_keys", cached)
+        return cached
+
+    def mesh_names(self) -> list[str]:
+        return sorted({d.mesh for d in self.declarations})
+
+
+def is_entry_point(resource: Resource) -> bool:
+    return resource.tags.get(ENTRY_POINT_TAG, "").lower() in {"true", "yes", "1"}

@@ -1,0 +1,264 @@
+"""The mesh graph, built once and read by the rules, the compiler and the topology diagram.
+
+    VirtualGateway -> GatewayRoute -> VirtualService -> (VirtualRouter -> Route ->) VirtualNode
+    VirtualNode -> backend VirtualService -> ...
+
+Every reference in the model is recorded with its pointer, resolved or not, so the reference, reachability
+and cycle rules and the DOT writer all see the same edges.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from meshlint.model.entities import (
+    GatewayRoute,
+    MeshKey,
+    MeshModel,
+    Resource,
+    Route,
+    VirtualNode,
+    VirtualRouter,
+    VirtualService,
+)
+from meshlint.model.spec import GatewayRouteSpec, GatewayRouteTarget, RouteSpec, WeightedTarget
+
+ROUTE_TYPES = ("http_route", "http2_route", "grpc_route", "tcp_route")
+ROUTE_TYPE_ALIAS = {"http_route": "httpRoute", "http2_route": "http2Route", "grpc_route": "grpcRoute",
+                    "tcp_route": "tcpRoute"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """`source` names a `kind` called `name` in `mesh`, at `pointer` of the source's document."""
+
+    source: Resource
+    pointer: str
+    kind: str
+    mesh: str
+    name: str
+    role: str  # "provider", "backend", "route target", "gateway route target", "router", "gateway", "mesh"
+    resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    node: str
+    weight: int
+    port: int | None
+    pointer: str
+
+
+def route_type(spec: RouteSpec | GatewayRouteSpec) -> str | None:
+    """The attribute name of the route kind that is set (http_route, http2_route, grpc_route, tcp_route)."""
+    for name in ROUTE_TYPES:
+        if getattr(spec, name, None) is not None:
+            return name
+    return None
+
+
+def route_targets(route: Route) -> list[Target]:
+    kind = route_type(route.spec)
+    if kind is None:
+        return []
+    targets: tuple[WeightedTarget, ...] = getattr(route.spec, kind).action.weighted_targets
+    return [
+        Target(t.virtual_node, t.weight, t.port,
+               route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "weightedTargets", i))
+        for i, t in enumerate(targets)
+    ]
+
+
+def gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, str] | None:
+    kind = route_type(route.spec)
+    if kind is None or kind == "tcp_route":
+        return None
+    target: GatewayRouteTarget = getattr(route.spec, kind).action.target
+    return target, route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService",
+                                      "virtualServiceName")
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a path through the mesh, for messages: 'svc-b', 'router-b/route-1', 'node-b'."""
+
+    kind: str
+    name: str
+
+
+@dataclass
+class MeshGraph:
+    model: MeshModel
+    references: list[Reference] = field(default_factory=list)
+    routes_by_router: dict[MeshKey, list[Route]] = field(default_factory=dict)
+    routes_by_gateway: dict[MeshKey, list[GatewayRoute]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, model: MeshModel) -> MeshGraph:
+        graph = cls(model)
+        by_router: dict[MeshKey, list[Route]] = defaultdict(list)
+        for (mesh, router, _), route in model.routes.items():
+            by_router[(mesh, router)].append(route)
+        by_gateway: dict[MeshKey, list[GatewayRoute]] = defaultdict(list)
+        for (mesh, gateway, _), groute in model.gateway_routes.items():
+            by_gateway[(mesh, gateway)].append(groute)
+        graph.routes_by_router = {k: sorted(v, key=_route_order) for k, v in by_router.items()}
+        graph.routes_by_gateway = {k: sorted(v, key=_route_order) for k, v in by_gateway.items()}
+        graph.references = list(graph._collect_references())
+        return graph
+
+    # ---- references -------------------------------------------------------------------------------
+    def _ref(self, source: Resource, pointer: str, kind: str, name: str, role: str) -> Reference:
+        return Reference(source, pointer, kind, source.mesh, name, role,
+                         self.model.declared(kind, source.mesh, name))
+
+    def _collect_references(self) -> Iterator[Reference]:
+        m = self.model
+        for resource in m.resources():
+            if resource.kind != "Mesh":
+                yield Reference(resource, resource.origin.pointer("meshName"), "Mesh", resource.mesh,
+                                resource.mesh, "mesh", m.declared("Mesh", resource.mesh, resource.mesh))
+        for vs in m.services.values():
+            provider = vs.spec.provider
+            if provider and provider.virtual_node:
+                yield self._ref(vs, vs.spec_pointer("provider", "virtualNode", "virtualNodeName"), "VirtualNode",
+                                provider.virtual_node.virtual_node_name, "provider")
+            elif provider and provider.virtual_router:
+                yield self._ref(vs, vs.spec_pointer("provider", "virtualRouter", "virtualRouterName"),
+                                "VirtualRouter", provider.virtual_router.virtual_router_name, "provider")
+        for route in m.routes.values():
+            yield self._ref(route, route.origin.pointer("virtualRouterName"), "VirtualRouter", route.router,
+                            "router")
+            for t in route_targets(route):
+                yield self._ref(route, t.pointer + "/virtualNode", "VirtualNode", t.node, "route target")
+        for node in m.nodes.values():
+            for i, backend in enumerate(node.spec.backends or ()):
+                if backend.virtual_service is not None:
+                    yield self._ref(node, node.spec_pointer("backends", i, "virtualService", "virtualServiceName"),
+                                    "VirtualService", backend.virtual_service.virtual_service_name, "backend")
+        for groute in m.gateway_routes.values():
+            yield self._ref(groute, groute.origin.pointer("virtualGatewayName"), "VirtualGateway",
+                            groute.gateway, "gateway")
+            found = gateway_route_target(groute)
+            if found is not None:
+                target, pointer = found
+                yield self._ref(groute, pointer, "VirtualService", target.virtual_service.virtual_service_name,
+                                "gateway route target")
+
+    # ---- traversal --------------------------------------------------------------------------------
+    def provider(self, mesh: str, service: str) -> VirtualNode | VirtualRouter | None:
+        vs = self.model.services.get((mesh, service))
+        if vs is None or vs.spec.provider is None:
+            return None
+        p = vs.spec.provider
+        if p.virtual_node is not None:
+            return self.model.nodes.get((mesh, p.virtual_node.virtual_node_name))
+        if p.virtual_router is not None:
+            return self.model.routers.get((mesh, p.virtual_router.virtual_router_name))
+        return None
+
+    def service_paths(self, mesh: str, service: str, *, positive: bool = True) -> list[tuple[list[Hop], str]]:
+        """Every way `service` reaches a virtual node: (hops after the service, node name)."""
+        provider = self.provider(mesh, service)
+        if isinstance(provider, VirtualNode):
+            return [([], provider.name)]
+        if not isinstance(provider, VirtualRouter):
+            return []
+        out: list[tuple[list[Hop], str]] = []
+        for route in self.routes_by_router.get((mesh, provider.name), []):
+            for t in route_targets(route):
+                if positive and t.weight <= 0:
+                    continue
+                if (mesh, t.node) in self.model.nodes:
+                    out.append(([Hop("Route", route.qualified_name)], t.node))
+        return out
+
+    def service_ports(self, mesh: str, service: str) -> list[int]:
+        """The ports clients dial for `service`: the router's listener ports, or the provider node's."""
+        provider = self.provider(mesh, service)
+        if isinstance(provider, VirtualRouter):
+            return sorted({listener.port_mapping.port for listener in provider.spec.listeners or ()})
+        if isinstance(provider, VirtualNode):
+            return sorted({listener.port_mapping.port for listener in provider.spec.listeners or ()})
+        return []
+
+    @cached_property
+    def services_of_node(self) -> dict[MeshKey, list[VirtualService]]:
+        """Which services deliver traffic to each node (directly or through a router's routes)."""
+        out: dict[MeshKey, list[VirtualService]] = defaultdict(list)
+        for (mesh, name), vs in sorted(self.model.services.items()):
+            for _, node in self.service_paths(mesh, name):
+                if vs not in out[(mesh, node)]:
+                    out[(mesh, node)].append(vs)
+        return out
+
+    def node_edges(self, key: MeshKey) -> list[tuple[str, list[Hop], str]]:
+        """(backend service, hops, next node) for every node this node's backends reach."""
+        node = self.model.nodes.get(key)
+        if node is None:
+            return []
+        mesh = key[0]
+        edges: list[tuple[str, list[Hop], str]] = []
+        for backend in node.spec.backends or ():
+            if backend.virtual_service is None:
+                continue
+            service = backend.virtual_service.virtual_service_name
+            for hops, target in self.service_paths(mesh, service):
+                edges.append((service, hops, target))
+        return edges
+
+    def cycles(self) -> list[list[MeshKey]]:
+        """Strongly connected components of the node call graph that contain a cycle, each in order."""
+        adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
+        return [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+
+
+def _route_order(route: Route | GatewayRoute) -> tuple[int, str]:
+    priority = route.spec.priority
+    return (1001 if priority is None else priority, route.name)
+
+
+def _tarjan(adjacency: dict[MeshKey, list[MeshKey]]) -> list[list[MeshKey]]:
+    """Iterative Tarjan: strongly connected components, each sorted, the list sorted."""
+    index: dict[MeshKey, int] = {}
+    low: dict[MeshKey, int] = {}
+    on_stack: set[MeshKey] = set()
+    stack: list[MeshKey] = []
+    components: list[list[MeshKey]] = []
+    counter = 0
+    for root in sorted(adjacency):
+        if root in index:
+            continue
+        work: list[tuple[MeshKey, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors = adjacency.get(node, [])
+            if i < len(successors):
+                work.append((node, i + 1))
+                nxt = successors[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[MeshKey] = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                components.append(sorted(component))
+    return sorted(components)

@@ -1,0 +1,141 @@
+"""The native format: the AWS CLI input shape of the App Mesh API, and `aws appmesh describe-*` output.
+
+A document is a resource when it has `meshName`; its kind follows from which name keys it has. Describe
+output wraps the same object under a kind key (`{"virtualNode": {...}, }`) with `metadata`/`status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from meshlint.diagnostics import Finding, ResourceRef, join_pointer
+from meshlint.load import schema
+from meshlint.model.entities import Origin
+
+# Most specific first: a Route also has virtualRouterName, a GatewayRoute also has virtualGatewayName.
+KIND_BY_NAME_KEY = (
+    ("gatewayRouteName", "GatewayRoute"),
+    ("routeName", "Route"),
+    ("virtualGatewayName", "VirtualGateway"),
+    ("virtualNodeName", "VirtualNode"),
+    ("virtualRouterName", "VirtualRouter"),
+    ("virtualServiceName", "VirtualService"),
+)
+DESCRIBE_KEYS = {
+    "mesh": "Mesh", "virtualService": "VirtualService", "virtualRouter": "VirtualRouter", "route": "Route",
+    "virtualNode": "VirtualNode", "virtualGateway": "VirtualGateway", "gatewayRoute": "GatewayRoute",
+}
+NAME_KEY = {kind: key for key, kind in KIND_BY_NAME_KEY} | {"Mesh": "meshName"}
+PARENT_KEY = {"Route": "virtualRouterName", "GatewayRoute": "virtualGatewayName"}
+SPEC_KEYS = {
+    "listeners", "backends", "backendDefaults", "serviceDiscovery", "provider", "httpRoute", "http2Route",
+    "grpcRoute", "tcpRoute", "egressFilter", "logging", "priority",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RawResource:
+    """A native resource object, checked against its schema."""
+
+    kind: str
+    mesh: str
+    name: str
+    parent: str | None
+    data: dict[str, Any]
+    origin: Origin
+    valid: bool
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.parent}/{self.name}" if self.parent is not None else self.name
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.mesh, self.qualified_name)
+
+
+def detect(data: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """(kind, base pointer, resource object) when `data` is a native App Mesh document."""
+    if not isinstance(data, dict):
+        return None
+    if "meshName" in data:
+        for key, kind in KIND_BY_NAME_KEY:
+            if key in data:
+                return kind, "", data
+        return "Mesh", "", data
+    if len(data) == 1:
+        ((wrapper, inner),) = data.items()
+        wrapped = DESCRIBE_KEYS.get(wrapper)
+        if wrapped and isinstance(inner, dict) and "meshName" in inner:
+            obj = {k: v for k, v in inner.items() if k not in ("metadata", "status")}
+            return wrapped, join_pointer("", wrapper), obj
+    return None
+
+
+def looks_like_fragment(data: Any) -> bool:
+    """A spec-only document: the names were passed as command-line flags (`--mesh-name ...`)."""
+    if not isinstance(data, dict) or "meshName" in data or "apiVersion" in data or "Resources" in data:
+        return False
+    spec = data.get("spec")
+    if isinstance(spec, dict):
+        return bool(SPEC_KEYS & set(spec)) or len(data) <= 3
+    return False
+
+
+def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
+    problems = schema.check(kind, obj, origin.base)
+    findings = [
+        Finding("schema", p.message, origin.path, p.pointer, origin.doc, p.help, at_key=p.at_key)
+        for p in problems
+    ]
+    names = [obj.get(k) for k in (NAME_KEY[kind], PARENT_KEY.get(kind), "meshName") if k]
+    if not all(isinstance(n, str) and n for n in names):
+        return None, findings
+    resource = RawResource(
+        kind=kind,
+        mesh=obj["meshName"],
+        name=obj[NAME_KEY[kind]],
+        parent=obj.get(PARENT_KEY[kind]) if kind in PARENT_KEY else None,
+        data=obj,
+        origin=origin,
+        valid=not problems,
+    )
+    ref = resource.ref
+    return resource, [_with_resource(f, ref) for f in findings]
+
+
+def _with_resource(finding: Finding, ref: ResourceRef) -> Finding:
+    return Finding(finding.rule, finding.message, finding.path, finding.pointer, finding.doc, finding.help,
+                   ref, finding.at_key)
+
+
+def fragment_finding(data: dict[str, Any], origin: Origin) -> Finding:
+    spec = data.get("spec")
+    guess = _guess_kind(spec if isinstance(spec, dict) else {})
+    name_key = NAME_KEY[guess] if guess else "its name key (virtualNodeName, virtualRouterName, ...)"
+    what = f"a {guess} " if guess else ""
+    return Finding(
+        "schema",
+        f"{what}spec without meshName or a resource name: an AWS CLI --cli-input-json fragment whose names "
+        "were passed as command-line flags",
+        origin.path, origin.pointer("spec") if spec is not None else "", origin.doc,
+        help=f"add meshName and {name_key} beside spec so the resource can be checked",
+    )
+
+
+def _guess_kind(spec: dict[str, Any]) -> str | None:
+    """The kind a spec-only fragment most likely has, when its members say so unambiguously."""
+    keys = set(spec)
+    routes = sorted(keys & {"httpRoute", "http2Route", "grpcRoute", "tcpRoute"})
+    if "provider" in keys:
+        return "VirtualService"
+    if keys & {"serviceDiscovery", "backends"}:
+        return "VirtualNode"
+    if routes:
+        body = spec.get(routes[0])
+        action = body.get("action") if isinstance(body, dict) else None
+        return "GatewayRoute" if isinstance(action, dict) and "target" in action else "Route"
+    if "egressFilter" in keys:
+        return "Mesh"
+    return None  # listeners alone fit a router, a node or a gateway
