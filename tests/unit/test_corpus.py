@@ -5,6 +5,7 @@ name the file."""
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ import pytest
 from meshlint import api
 from tests.helpers import REPO
 
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("MESHLINT_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
 def _manifest() -> list[dict[str, str]]:
+    if not (CORPUS / "MANIFEST.tsv").is_file():
+        return []  # test_corpus_is_present fails loudly
     with (CORPUS / "MANIFEST.tsv").open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 
