@@ -5,14 +5,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
+from meshlint import __version__
+from meshlint.compile import Artifact
 from meshlint.config import Settings
 from meshlint.diagnostics import Diagnostic, Severity
 from meshlint.model.entities import MeshModel
 from meshlint.model.graph import MeshGraph
+
+if TYPE_CHECKING:
+    from meshlint.compile import ValidatedMesh
+    from meshlint.compile.envoy.options import CompileOptions
+    from meshlint.emit.writer import WriteResult
+    from meshlint.load.sources import SourceFile
 
 
 @dataclass(frozen=True)
@@ -54,3 +63,105 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
     analysis = analyze(normalized.model, [*sources.findings, *normalized.findings], files, settings)
     return CheckResult(analysis.diagnostics, normalized.model, analysis.graph, normalized.files,
                        normalized.resources, dict(files))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    check: CheckResult  # its diagnostics include what the compiler could not compile
+    written: WriteResult | None  # None: an error was found, and the output folder was left untouched
+    warnings: tuple[str, ...] = ()  # e.g. a topology Graphviz could not draw (its SVG is left out)
+
+
+def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
+          options: CompileOptions | None = None, *, verbose: bool = False) -> BuildResult:
+    """Check `paths`; with no error, compile them and write the tree into `out` atomically.
+
+    `out` is never read as input. `options` default to `compile_options(settings)`. Raises UsageError (bad
+    paths) and emit.writer.OutputError (an output folder that cannot be written safely).
+    """
+    from meshlint.analyze.engine import stamp
+    from meshlint.compile import ValidatedMesh
+    from meshlint.compile.envoy import compile_envoy
+    from meshlint.emit import writer
+
+    settings = settings or Settings()
+    writer.resolve_out(out)  # a bad --out is a usage error before any work, not after
+    checked = check(paths, settings, exclude=[out], verbose=verbose)
+    if checked.failed(Severity.ERROR):
+        return BuildResult(checked, None)
+    mesh = ValidatedMesh(checked.model, checked.graph)
+    compiled = compile_envoy(mesh, options or compile_options(settings))
+    files = cast("Mapping[str, SourceFile]", checked.sources)
+    diagnostics = sorted({*checked.diagnostics, *stamp(compiled.findings, files, settings)},
+                         key=lambda d: d.sort_key)
+    checked = replace(checked, diagnostics=diagnostics)
+    if checked.failed(Severity.ERROR):
+        return BuildResult(checked, None)
+    warnings: list[str] = []
+    artifacts = [*compiled.artifacts, *_topology(mesh, diagnostics, warnings)]
+    return BuildResult(checked, writer.write_tree(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
+
+
+def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: list[str]) -> list[Artifact]:
+    """`<mesh>/topology.dot` per mesh, plus `topology.svg` beside it where Graphviz is installed and works."""
+    from meshlint.compile.dot import compile_topology
+    from meshlint.emit.render import RenderError, render_svg
+
+    found = []
+    for dot in compile_topology(mesh, diagnostics):
+        found.append(dot)
+        try:
+            svg = render_svg(dot.content.decode())
+        except RenderError as err:  # the bootstraps matter more than the picture: keep going without it
+            warnings.append(f"{dot.path.with_suffix('.svg')} not written: {err}")
+            continue
+        if svg is not None:
+            found.append(Artifact(dot.path.with_suffix(".svg"), svg))
+    return found
+
+
+def compile_options(settings: Settings, flags: Mapping[str, Any] | None = None) -> CompileOptions:
+    """CompileOptions from the config file's `build:` section with `flags` (CompileOptions field -> value,
+    as config.build_option gives them) on top; mapping-valued options merge key by key, the flag winning.
+
+    Raises UsageError naming the flag or config key whose value CompileOptions rejects.
+    """
+    from meshlint.compile.envoy.options import CompileOptions
+    from meshlint.config import BUILD_OPTIONS
+    from meshlint.load.files import UsageError
+
+    flag_of = {name: key for key, name in BUILD_OPTIONS.items()}
+    config = f"{settings.source}: build." if settings.source else "build."
+    merged: dict[str, Any] = {}
+    for origin, values in ((config, settings.build), ("--", flags or {})):
+        for name, value in values.items():
+            try:
+                CompileOptions(**{name: value})  # one at a time, so the message names the culprit
+            except ValueError as err:
+                raise UsageError(f"{origin}{flag_of.get(name, name)}: {err}") from None
+            base = merged.get(name)
+            merged[name] = {**base, **value} if isinstance(base, Mapping) and isinstance(value, Mapping) else value
+    try:
+        return CompileOptions(**merged)
+    except ValueError as err:
+        raise UsageError(f"build options: {err}") from None
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    check: CheckResult
+    dot: str  # every mesh in one DOT document, check's findings drawn on it
+
+
+def graph(paths: Sequence[str], settings: Settings | None = None, *, exclude: Iterable[Path] = (),
+          verbose: bool = False) -> GraphResult:
+    """Check `paths` and draw the topology of every mesh as DOT, findings overlaid (errors or not).
+
+    Raises UsageError for paths that do not exist. Rendering is the caller's: emit.render.render(result.dot, fmt).
+    """
+    from meshlint.compile import ValidatedMesh
+    from meshlint.compile.dot import topology_dot
+
+    checked = check(paths, settings, exclude=exclude, verbose=verbose)
+    # Not validated: the diagram is how a mesh with errors gets looked at, and the DOT writer copes with them.
+    return GraphResult(checked, topology_dot(ValidatedMesh(checked.model, checked.graph), checked.diagnostics))

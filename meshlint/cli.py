@@ -123,6 +123,167 @@ def _report(result: object, fmt: Format) -> str:
     return text.render(result.diagnostics, result.summary(), lines_of, colour)
 
 
+OutOpt = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Output folder (required). Never read as input. Files meshlint did not write "
+                 "there (not in its meshlint-manifest.json) are kept untouched; the new tree is swapped in whole, so "
+                 "an interrupted build leaves the previous output intact.", show_default=False),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also report files with no App Mesh resource.")]
+AdminPortOpt = Annotated[int | None, typer.Option(
+    "--admin-port", metavar="PORT", show_default=False,
+    help="Port of Envoy's admin interface (/stats, /config_dump); App Mesh used 9901.")]
+AdminAddressOpt = Annotated[str | None, typer.Option(
+    "--admin-address", metavar="IP", show_default=False,
+    help="IP the admin interface listens on; App Mesh used 0.0.0.0. Use 127.0.0.1 to keep it off the network.")]
+TracingOpt = Annotated[str | None, typer.Option(
+    "--tracing", metavar="[none|xray|zipkin|opentelemetry]", show_default=False,
+    help="Tracer set on every HTTP connection manager (default none). xray sends to the X-Ray daemon over UDP.")]
+TracingAddressOpt = Annotated[str | None, typer.Option(
+    "--tracing-address", metavar="HOST:PORT", show_default=False,
+    help="Where the tracer listens. Defaults: xray 127.0.0.1:2000 (must be an IP), zipkin 127.0.0.1:9411, "
+         "opentelemetry 127.0.0.1:4317. IPv6 as [::1]:2000.")]
+StatsSinkOpt = Annotated[str | None, typer.Option(
+    "--stats-sink", metavar="[statsd|dogstatsd]", show_default=False,
+    help="Also push stats to a statsd or DogStatsD agent over UDP (default: none; scrape /stats/prometheus).")]
+StatsSinkAddressOpt = Annotated[str | None, typer.Option(
+    "--stats-sink-address", metavar="IP:PORT", show_default=False,
+    help="Address of the stats agent; default 127.0.0.1:8125.")]
+NoStatsTagsOpt = Annotated[bool, typer.Option(
+    "--no-stats-tags", help="Leave out App Mesh's appmesh.* stats tags (mesh, virtual node, listener port).")]
+ResolveOpt = Annotated[list[str] | None, typer.Option(
+    "--resolve", metavar="HOST=IP", show_default=False,
+    help="Pin a DNS service-discovery hostname to an IP: that egress cluster becomes STATIC instead of DNS. "
+         "Repeatable, e.g. --resolve color.shop.local=10.0.0.12.")]
+CertMapOpt = Annotated[list[str] | None, typer.Option(
+    "--cert-map", metavar="ARN=CHAIN,KEY", show_default=False,
+    help="Use these PEM files for a listener certificate the mesh takes from ACM (Envoy cannot fetch it), e.g. "
+         "--cert-map arn:aws:acm:...:certificate/abc=/certs/chain.pem,/certs/key.pem. Repeatable.")]
+CaMapOpt = Annotated[list[str] | None, typer.Option(
+    "--ca-map", metavar="ARN=CAFILE", show_default=False,
+    help="Trust this PEM bundle where a client policy trusts an ACM Private CA, e.g. "
+         "--ca-map arn:aws:acm-pca:...:certificate-authority/abc=/certs/ca.pem. Repeatable.")]
+SdsSocketOpt = Annotated[str | None, typer.Option(
+    "--sds-socket", metavar="PATH", show_default=False,
+    help="Unix socket of the SDS agent (SPIRE) for sds certificates; default /run/spire/sockets/agent.sock.")]
+AppMeshDefaultsOpt = Annotated[str | None, typer.Option(
+    "--appmesh-defaults", metavar="[2020-07|legacy]", show_default=False,
+    help="2020-07 (default): App Mesh's default retry policy and unlimited circuit breakers, as for accounts "
+         "created after 2020-07-29; legacy: no default retries and Envoy's own 1024/1024/1024/3 breakers.")]
+
+
+@app.command()
+def build(
+    out: OutOpt,
+    paths: PathsArg = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
+    config: ConfigOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    entry_point: EntryOpt = None,
+    verbose: VerboseOpt = False,
+    admin_port: AdminPortOpt = None,
+    admin_address: AdminAddressOpt = None,
+    tracing: TracingOpt = None,
+    tracing_address: TracingAddressOpt = None,
+    stats_sink: StatsSinkOpt = None,
+    stats_sink_address: StatsSinkAddressOpt = None,
+    no_stats_tags: NoStatsTagsOpt = False,
+    resolve: ResolveOpt = None,
+    cert_map: CertMapOpt = None,
+    ca_map: CaMapOpt = None,
+    sds_socket: SdsSocketOpt = None,
+    appmesh_defaults: AppMeshDefaultsOpt = None,
+) -> None:
+    """Check, then compile every virtual node and gateway into an Envoy v3 static bootstrap under --out.
+
+    Writes <mesh>/virtual-nodes/<node>.json, <mesh>/virtual-gateways/<gateway>.json, <mesh>/topology.dot
+    (and .svg with Graphviz) and meshlint-manifest.json. Any error: the report, exit 1, --out untouched.
+    Every build option can also be set under `build:` in .meshlint.yaml; a flag given here wins.
+
+    Example: meshlint build mesh/ --out envoy/ --tracing xray --resolve color.shop.local=10.0.0.12
+    """
+    from meshlint import api
+    from meshlint.emit.writer import OutputError
+    from meshlint.load.files import UsageError
+
+    flags: dict[str, object] = {"admin-port": admin_port, "admin-address": admin_address, "tracing": tracing,
+                                "tracing-address": tracing_address, "stats-sink": stats_sink,
+                                "stats-sink-address": stats_sink_address, "no-stats-tags": no_stats_tags or None,
+                                "resolve": resolve, "cert-map": cert_map, "ca-map": ca_map, "sds-socket": sds_socket,
+                                "appmesh-defaults": appmesh_defaults}
+    try:
+        settings = _settings(config, select, ignore, entry_point)
+        options = api.compile_options(settings, _build_flags(flags))
+        result = api.build(paths or ["."], out, settings, options, verbose=verbose)
+    except (UsageError, OutputError) as err:
+        raise _fail(str(err)) from None
+    print(_build_report(result, out, format), end="", flush=True)
+    _build_notes(result, out)
+    raise typer.Exit(0 if result.written is not None else 1)
+
+
+def _build_flags(flags: dict[str, object]) -> dict[str, object]:
+    """The build flags given, as (CompileOptions field -> value); a malformed one is a UsageError."""
+    from meshlint.config import build_option
+    from meshlint.load.files import UsageError
+
+    parsed = {}
+    for key, value in flags.items():
+        if value is not None:
+            try:
+                name, parsed[name] = build_option(key, value)
+            except ValueError as err:
+                raise UsageError(f"--{key}: {err}") from None
+    return parsed
+
+
+def _build_report(result: object, out: Path, fmt: Format) -> str:
+    """The check report for stdout; with --format json plus a "build" object (null when nothing was written)."""
+    import json
+
+    from meshlint.api import BuildResult
+
+    assert isinstance(result, BuildResult)
+    report = _report(result.check, fmt)
+    if fmt is not Format.json:
+        return report
+    payload = json.loads(report)
+    written = result.written
+    payload["build"] = None if written is None else {"out": str(out), "files": written.files,
+                                                     "removed": written.removed}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _build_notes(result: object, out: Path) -> None:
+    """Warnings and one summary line, on stderr (stdout stays the report alone)."""
+    from meshlint.api import BuildResult
+
+    assert isinstance(result, BuildResult)
+    shown = os.path.join(str(out), "")
+    if result.written is None:
+        errors = result.check.summary()["errors"]
+        print(f"meshlint: {errors} error{'' if errors == 1 else 's'}; {shown} left untouched", file=sys.stderr)
+        return
+    for warning in (*result.warnings, *result.written.warnings):
+        print(f"meshlint: warning: {warning}", file=sys.stderr)
+    print(_wrote_line(result.written, shown), file=sys.stderr)
+
+
+def _wrote_line(written: object, shown: str) -> str:
+    from meshlint.emit.writer import WriteResult
+
+    assert isinstance(written, WriteResult)
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    notes = [f"{len(written.removed)} removed"] if written.removed else []
+    if written.kept:
+        notes.append(f"{count(len(written.kept), 'unchanged foreign file')} kept")
+    return f"wrote {count(len(written.files), 'file')} to {shown}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 @app.command()
 def rules() -> None:
     """List every rule: code, slug, default severity and summary."""
@@ -159,3 +320,58 @@ def explain(rule: Annotated[str, typer.Argument(help="A rule slug (weights-sum) 
 
 def main() -> None:
     app()
+
+
+@app.command()
+def graph(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .dot, .svg or .png (by suffix).",
+                                         show_default=False)],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    entry_point: EntryOpt = None,
+) -> None:
+    """Draw the mesh topology: gateways, services, routers, nodes, TLS of every connection, check's findings.
+
+    .svg and .png need Graphviz's `dot`; without it the DOT is written beside (exit 2). Findings are drawn,
+    not reported: exit 0 whenever the picture was written.
+
+    Example: meshlint graph mesh/ -o topology.svg
+    """
+    from meshlint import api
+    from meshlint.load.files import UsageError
+
+    fmt = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}.get(output.suffix.lower())
+    if fmt is None:
+        raise _fail(f"{output}: cannot tell the format from {output.suffix or 'no suffix'!r}; use .dot, .svg or .png")
+    try:
+        settings = _settings(config, select, ignore, entry_point)
+        result = api.graph(paths or ["."], settings)
+    except UsageError as err:
+        raise _fail(str(err)) from None
+    _write_graph(result.dot, output, fmt)
+    counts = result.check.summary()
+    print(f"meshlint: wrote {output} ({counts['errors']} errors, {counts['warnings']} warnings drawn; "
+          "`meshlint check` lists them)", file=sys.stderr)
+
+
+def _write_graph(dot: str, output: Path, fmt: str) -> None:
+    """Write `dot` or its rendering; without Graphviz write the DOT beside `output` and exit 2 saying how."""
+    import shlex
+
+    from meshlint.emit import render
+
+    try:
+        content = dot.encode() if fmt == "dot" else render.render(dot, fmt)
+        if content is None:
+            fallback = output.with_suffix(".dot")
+            render.write_file(fallback, dot.encode())
+            raise _fail(f"Graphviz's `dot` is not installed, so {output} was not drawn; wrote {fallback} instead. "
+                        f"To draw it, {render.INSTALL_HINT} and run again, or run: "
+                        f"dot -T{fmt} {shlex.quote(str(fallback))} -o {shlex.quote(str(output))}")
+        render.write_file(output, content)
+    except render.RenderError as err:
+        raise _fail(f"{output}: {err}; the DOT is written with -o {output.with_suffix('.dot')}") from None
+    except OSError as err:
+        raise _fail(f"cannot write {output}: {err.strerror or err}") from None

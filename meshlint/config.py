@@ -7,6 +7,9 @@ select: [weights-sum, schema]      # run only these (default: all)
 ignore: [unreachable-node]         # never report these
 entry-points:                      # virtual nodes fed from outside the mesh (load balancer, cron, ...)
   - shop/frontend                  # <mesh>/<virtual node>, or just <virtual node> for any mesh
+build:                             # `meshlint build` options, named as its flags; a flag given wins
+  tracing: xray
+  resolve: [color.shop.local=10.0.0.12]      # or a mapping: {color.shop.local: 10.0.0.12}
 ```
 """
 
@@ -18,11 +21,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from meshlint.diagnostics import Severity
+from meshlint.diagnostics import Severity, join_pointer
 from meshlint.load.files import UsageError
 
 CONFIG_NAMES = (".meshlint.yaml", ".meshlint.yml")
-_KEYS = ("rules", "select", "ignore", "entry-points")
+_KEYS = ("rules", "select", "ignore", "entry-points", "build")
+
+# `build:` keys (= the `meshlint build` flags without `--`) -> the CompileOptions field each one sets
+BUILD_OPTIONS = {
+    "admin-port": "admin_port", "admin-address": "admin_address", "tracing": "tracing",
+    "tracing-address": "tracing_address", "stats-sink": "stats_sink", "stats-sink-address": "stats_sink_address",
+    "no-stats-tags": "stats_tags", "resolve": "resolve", "cert-map": "cert_map", "ca-map": "ca_map",
+    "sds-socket": "sds_socket_path", "appmesh-defaults": "appmesh_defaults",
+}
+_PAIRS = {  # repeatable options: the KEY=VALUE form and an example
+    "resolve": ("HOST=IP", "color.shop.local=10.0.0.12"),
+    "cert-map": ("ARN=CHAIN,KEY", "arn:aws:acm:us-east-1:111122223333:certificate/abc=/certs/chain.pem,/certs/key.pem"),
+    "ca-map": ("ARN=CAFILE", "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/abc=/certs/ca.pem"),
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ class Settings:
     select: frozenset[str] | None = None
     ignore: frozenset[str] = frozenset()
     entry_points: frozenset[str] = frozenset()
+    build: Mapping[str, Any] = field(default_factory=dict)  # CompileOptions field -> value, from `build:`
     source: Path | None = None
 
     def enabled(self, slug: str) -> bool:
@@ -106,6 +123,7 @@ def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
         select=frozenset(select) if select is not None else None,
         ignore=frozenset(ignore),
         entry_points=frozenset(entries or ()),
+        build=_build_section(data, where),
         source=path,
     )
 
@@ -156,6 +174,63 @@ def _rule_list(data: dict[str, Any], key: str, known: list[str], where: _Locator
     for i, slug in enumerate(values or []):
         _known_rule(slug, known, where, f"/{key}/{i}")
     return values
+
+
+def _build_section(data: dict[str, Any], where: _Locator) -> dict[str, Any]:
+    section = data.get("build") or {}
+    if not isinstance(section, dict):
+        raise where.error("/build", "build must be a mapping of option name to value")
+    options: dict[str, Any] = {}
+    for key, value in section.items():
+        pointer = join_pointer("/build", str(key))
+        if key not in BUILD_OPTIONS:
+            raise where.error(pointer, f"unknown build option {key!r}{_suggest(str(key), BUILD_OPTIONS)}",
+                              at_key=True)
+        try:
+            name, options[name] = build_option(key, value)
+        except ValueError as err:
+            raise where.error(pointer, f"build.{key}: {err}") from None
+    return options
+
+
+def build_option(key: str, value: Any) -> tuple[str, Any]:
+    """A `build` option as a flag or config value gives it -> (CompileOptions field, value).
+
+    Checks shape only (a number, a string, KEY=VALUE pairs); CompileOptions judges the values. ValueError
+    when the shape is wrong.
+    """
+    name = BUILD_OPTIONS[key]
+    if key in _PAIRS:
+        return name, _pairs(key, value)
+    if key == "no-stats-tags":
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not true or false")
+        return name, not value
+    if key == "admin-port":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a port number")
+        return name, value
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a non-empty string")
+    return name, value
+
+
+def _pairs(key: str, value: Any) -> dict[str, Any]:
+    form, example = _PAIRS[key]
+    if isinstance(value, dict):
+        value = [f"{k}={v}" if isinstance(v, str) else v for k, v in value.items()]
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of {form} (or a mapping), e.g. {example}")
+    pairs: dict[str, Any] = {}
+    for item in value:
+        left, _, right = str(item).partition("=")
+        first, comma, second = right.partition(",")
+        if (not isinstance(item, str) or not left.strip() or not right.strip()
+                or (key != "resolve" and not left.startswith("arn:"))
+                or (key == "cert-map" and not (comma and first.strip() and second.strip()))):
+            raise ValueError(f"{item!r} is not {form}, e.g. {example}")
+        pairs[left] = (first, second) if key == "cert-map" else right
+    return pairs
 
 
 def parse_rule_names(text: str | None, known: Iterable[str]) -> list[str] | None:

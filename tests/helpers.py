@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -40,3 +41,19 @@ def compare_golden(expected_file: Path, actual: list[str]) -> None:
         expected_file.write_text(text, encoding="utf-8")
     assert expected_file.exists(), f"missing golden file {expected_file} (run with MESHLINT_UPDATE_GOLDEN=1)"
     assert text == expected_file.read_text(encoding="utf-8"), f"golden mismatch: {expected_file}"
+
+
+def diagnostics_of(folder: Path, rule: str, settings: Settings | None = None) -> list[Diagnostic]:
+    """What meshlint reports for `folder`: build-time rules through `api.build` (into a sibling output
+    folder), every other rule through `api.check`."""
+    from meshlint import catalogue
+
+    if catalogue.load()[rule].category != "build":
+        return check_in(folder, settings=settings).diagnostics
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        out = Path(tempfile.mkdtemp(prefix="meshlint-test-")) / "out"
+        return api.build(["."], out, settings).check.diagnostics
+    finally:
+        os.chdir(before)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from meshlint.analyze.rules import BUILD_RULES
 from meshlint.config import Settings
-from tests.helpers import FIXTURES, check_in, compare_golden, golden_lines
+from tests.helpers import FIXTURES, check_in, compare_golden, diagnostics_of, golden_lines
 
 RULE_DIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "fail").is_dir())
 
@@ -26,6 +27,8 @@ def _cases(kind: str) -> list[tuple[str, Path]]:
 
 
 def _run(rule: str | None, case: Path) -> list[str]:
+    if rule in BUILD_RULES:
+        return golden_lines(d for d in diagnostics_of(case, rule) if d.rule == rule)
     settings = Settings(select=frozenset({rule})) if rule else Settings()
     return golden_lines(check_in(case.parent, [case.name], settings).diagnostics)
 

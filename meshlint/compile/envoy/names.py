@@ -1,0 +1,78 @@
+"""App Mesh's Envoy resource names, kept exactly: dashboards parse them (spec section 3).
+
+Names inside the Envoy config are never sanitised; only artifact file paths go through `safe_component`.
+https://docs.aws.amazon.com/app-mesh/latest/userguide/envoy-metrics.html
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+SDS_CLUSTER = "static_cluster_sds_unix_socket"
+VIRTUAL_SERVICE_HEADER = "x-app-mesh-virtual-service"
+NODE_KIND = "virtualNode"
+GATEWAY_KIND = "virtualGateway"
+_ARTIFACT_DIR = {NODE_KIND: "virtual-nodes", GATEWAY_KIND: "virtual-gateways"}
+
+
+def safe_component(name: str) -> str:
+    """One file-name-safe path component: keep [A-Za-z0-9._-], percent-encode the rest (UTF-8 bytes).
+
+    `.` and `..` are encoded entirely so they never navigate; the empty name becomes `%00`.
+    """
+    if name in (".", ".."):
+        return "%2E" * len(name)
+    if not name:
+        return "%00"
+    return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in name)
+
+
+def artifact_path(mesh: str, kind: str, name: str) -> PurePosixPath:
+    return PurePosixPath(safe_component(mesh), _ARTIFACT_DIR[kind], safe_component(name) + ".json")
+
+
+def node_id(mesh: str, kind: str, name: str) -> str:
+    """The `mesh/<mesh>/<type>/<name>` form App Mesh's agent accepted for APPMESH_RESOURCE_ARN."""
+    return f"mesh/{mesh}/{kind}/{name}"
+
+
+def listener_name(direction: str, bind: str, port: int) -> str:
+    return f"lds_{direction}_{bind}_{port}"
+
+
+def ingress_cluster(mesh: str, node: str, protocol: str, port: int) -> str:
+    return f"cds_ingress_{mesh}_{node}_{protocol}_{port}"
+
+
+def egress_cluster(mesh: str, node: str, protocol: str, port: int) -> str:
+    """Keyed by the *target virtual node* and its listener, not by the virtual service."""
+    return f"cds_egress_{mesh}_{node}_{protocol}_{port}"
+
+
+def allow_all_cluster(mesh: str) -> str:
+    return f"cds_egress_{mesh}_mesh-allow-all"
+
+
+def amazonaws_cluster(mesh: str) -> str:
+    return f"cds_egress_{mesh}_amazonaws"
+
+
+def self_redirect_cluster(mesh: str, gateway: str, protocol: str, egress_port: int,
+                          listener_port: int | None) -> str:
+    """`listener_port` only when the gateway has several listeners (App Mesh metrics.md)."""
+    middle = f"{listener_port}_{protocol}" if listener_port is not None else protocol
+    return f"cds_ingress_{mesh}_{gateway}_self_redirect_{middle}_{egress_port}"
+
+
+def ingress_route_table(port: int) -> str:
+    return f"rds_ingress_http_{port}"
+
+
+def egress_route_table(port: int) -> str:
+    return f"rds_egress_http_{port}"
+
+
+def chain_name(direction: str, protocol: str, port: int, tls: bool = False) -> str:
+    return f"{direction}_{protocol}_{port}" + ("_tls" if tls else "")

@@ -1,0 +1,146 @@
+"""Deployment choices the mesh spec does not carry: where Envoy listens, tracing, stats, certificates.
+
+Every field has App Mesh's default (spec section 11). The CLI and the config file map onto these fields;
+`CompileOptions()` alone reproduces what App Mesh's data plane did for an account created after 2020-07-29.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+Tracing: TypeAlias = Literal["none", "xray", "zipkin", "opentelemetry"]
+StatsSink: TypeAlias = Literal["statsd", "dogstatsd"]
+AppMeshDefaults: TypeAlias = Literal["2020-07", "legacy"]
+
+TRACING_CHOICES: tuple[str, ...] = ("none", "xray", "zipkin", "opentelemetry")
+STATS_SINK_CHOICES: tuple[str, ...] = ("statsd", "dogstatsd")
+APPMESH_DEFAULTS_CHOICES: tuple[str, ...] = ("2020-07", "legacy")
+
+# App Mesh agent defaults (spec 10.1 / 10.3): X-Ray daemon, Jaeger's Zipkin endpoint, DogStatsD.
+DEFAULT_TRACING_ADDRESS = {"xray": "127.0.0.1:2000", "zipkin": "127.0.0.1:9411",
+                           "opentelemetry": "127.0.0.1:4317"}
+DEFAULT_STATS_SINK_ADDRESS = "127.0.0.1:8125"
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """How to compile; construct with keywords. Invalid values raise ValueError (a usage error)."""
+
+    admin_address: str = "0.0.0.0"
+    """Address of Envoy's admin interface (App Mesh: ENVOY_ADMIN_ACCESS_PORT on 0.0.0.0)."""
+    admin_port: int = 9901
+    """Port of the admin interface."""
+    admin_access_log_path: str = "/tmp/envoy_admin_access.log"
+    """File the admin interface logs requests to (App Mesh: ENVOY_ADMIN_ACCESS_LOG_FILE)."""
+    outlier_event_log_path: str = "/dev/stdout"
+    """Outlier-detection event log (App Mesh: ENVOY_OUTLIER_DETECTION_EVENT_LOG_PATH)."""
+    tracing: Tracing = "none"
+    """Tracer set as `tracing.provider` on every HTTP connection manager: none, xray, zipkin, opentelemetry."""
+    tracing_address: str | None = None
+    """host:port of the tracer; default 127.0.0.1:2000 (xray, must be an IP), :9411 (zipkin), :4317 (otel)."""
+    stats_sink: StatsSink | None = None
+    """Push stats to a statsd or dogstatsd agent over UDP; None = scrape /stats/prometheus only."""
+    stats_sink_address: str | None = None
+    """host:port (IP) of the stats agent; default 127.0.0.1:8125."""
+    stats_tags: bool = True
+    """Emit App Mesh's `appmesh.*` stats tags (mesh, virtual node/gateway, listener protocol/port)."""
+    resolve: Mapping[str, str] = field(default_factory=dict)
+    """DNS hostname -> IP: egress clusters whose service-discovery hostname is listed become STATIC."""
+    cert_map: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """ACM certificate ARN -> (certificate chain file, private key file) for listener certificates."""
+    ca_map: Mapping[str, str] = field(default_factory=dict)
+    """ACM Private CA ARN -> CA bundle file, for client policies that trust `acm` authorities."""
+    sds_socket_path: str = "/run/spire/sockets/agent.sock"
+    """Unix socket of the SDS agent (App Mesh: APPMESH_SDS_SOCKET_PATH; k8s controller default)."""
+    appmesh_defaults: AppMeshDefaults = "2020-07"
+    """`2020-07`: default retry policy and 2147483647 circuit breakers; `legacy`: Envoy's own defaults."""
+    ingress_port: int = 15000
+    """Port of a virtual node's ingress listener (App Mesh ProxyIngressPort)."""
+    egress_port: int = 15001
+    """Port of the egress listener, and of a virtual gateway's self-redirect hop (ProxyEgressPort)."""
+    bind_address: str = "0.0.0.0"
+    """Listener bind address; listener names follow it (`lds_<direction>_<bind>_<port>`)."""
+    gateway_egress_bind_address: str | None = None
+    """Bind address of a virtual gateway's self-redirect hop (its egress listener); None = bind_address, as
+    App Mesh did. 127.0.0.1 keeps that hop unreachable from outside (its listener name follows)."""
+    cert_path_prefix: str | None = None
+    """Prefix for every certificate path taken from the mesh spec (`/certs/a.pem` -> `<prefix>/certs/a.pem`)."""
+    dns_trailing_dot: bool = True
+    """Write DNS endpoint hostnames as FQDNs with a trailing dot, as App Mesh did (no search-domain expansion)."""
+
+    def __post_init__(self) -> None:
+        _choice("tracing", self.tracing, TRACING_CHOICES)
+        _choice("appmesh_defaults", self.appmesh_defaults, APPMESH_DEFAULTS_CHOICES)
+        if self.stats_sink is not None:
+            _choice("stats_sink", self.stats_sink, STATS_SINK_CHOICES)
+        for name in ("admin_port", "ingress_port", "egress_port"):
+            _port(name, getattr(self, name))
+        if self.ingress_port == self.egress_port:
+            raise ValueError("ingress_port and egress_port must differ")
+        for name in ("admin_address", "bind_address"):
+            _ip(name, getattr(self, name))
+        if self.gateway_egress_bind_address is not None:
+            _ip("gateway_egress_bind_address", self.gateway_egress_bind_address)
+        for host, ip in self.resolve.items():
+            _ip(f"resolve[{host!r}]", ip)
+        for arn, pair in self.cert_map.items():
+            if len(pair) != 2 or not all(pair):
+                raise ValueError(f"cert_map[{arn!r}] must be (certificate chain file, private key file)")
+        self.tracer_endpoint()
+        self.stats_endpoint()
+
+    def tracer_endpoint(self) -> tuple[str, int] | None:
+        """(host, port) of the tracer, or None without tracing."""
+        if self.tracing == "none":
+            return None
+        host, port = parse_host_port("tracing_address",
+                                     self.tracing_address or DEFAULT_TRACING_ADDRESS[self.tracing])
+        if self.tracing == "xray":
+            _ip("tracing_address (X-Ray daemon)", host)
+        return host, port
+
+    def stats_endpoint(self) -> tuple[str, int] | None:
+        """(ip, port) of the stats sink, or None without one."""
+        if self.stats_sink is None:
+            return None
+        host, port = parse_host_port("stats_sink_address", self.stats_sink_address or DEFAULT_STATS_SINK_ADDRESS)
+        _ip("stats_sink_address", host)
+        return host, port
+
+
+def parse_host_port(what: str, text: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` -> (host, port)."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"{what} must be host:port, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    port = int(port_text)
+    _port(what, port)
+    return host, port
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ip(what: str, text: str) -> None:
+    if not is_ip(text):
+        raise ValueError(f"{what} must be an IP address, got {text!r}")
+
+
+def _port(what: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{what} must be a port number (1-65535), got {port}")
+
+
+def _choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
