@@ -13,7 +13,7 @@ Layout, measured with `dot` 2.43 on the synthetic mesh (shared/bench/gen_mesh.py
 to right, each virtual service boxed with its router and nodes, gateways first. One column per kind (rank=same)
 made a 1:18 strip at 100 services; labelled edges double the ranks (68 s at 300 services, 7 minutes with
 route labels on edges); route tables with a port per target and the per-service boxes lay out 300 services in
-about 12 s, in readable columns.
+3.5 s (SVG; 7.5 s PNG), in readable columns.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from meshlint.compile import Artifact, ValidatedMesh
+from meshlint.compile.dot_facts import (
+    Findings,
+    connection_state,
+    dot_id,
+    effective_client_tls,
+    findings,
+    gateway_client_tls,
+)
 from meshlint.compile.dot_style import (
     FINDING_COLOUR,
     GRAPH_ATTR,
@@ -33,9 +41,6 @@ from meshlint.compile.dot_style import (
     TLS_STYLE,
     UNREACHABLE_STYLE,
     Row,
-    connection_state,
-    effective_client_tls,
-    gateway_client_tls,
     kind_word,
     legend,
     listener_summary,
@@ -45,16 +50,10 @@ from meshlint.compile.dot_style import (
 )
 from meshlint.compile.envoy.names import safe_component
 from meshlint.diagnostics import Diagnostic
-from meshlint.model.entities import MeshKey, Resource, Route
+from meshlint.model.entities import Resource, Route
 from meshlint.model.graph import MeshGraph, gateway_route_target, route_targets
 
 Attrs = dict[str, str]
-
-
-@dataclass(frozen=True)
-class _Findings:
-    unreachable: frozenset[MeshKey]
-    red: frozenset[tuple[str, str]]  # (tail, head) of drawn edges on a reported cycle
 
 
 @dataclass
@@ -63,10 +62,11 @@ class _Drawing:
 
     graph: MeshGraph
     mesh: str
-    findings: _Findings
+    findings: Findings
     nodes: dict[str, Attrs] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # node id -> the service id whose box it is drawn in
     missing: set[str] = field(default_factory=set)  # ids of nodes drawn for references to nothing
+    unresolved: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) the graph could not resolve
     edges: list[tuple[str, str, Attrs]] = field(default_factory=list)
 
 
@@ -87,18 +87,18 @@ def compile_topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> 
 def _document(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], meshes: Sequence[str]) -> str:
     import graphviz  # lazily: only the diagram needs it
 
-    findings = _findings(mesh.graph, diagnostics)
+    found = findings(mesh.graph, diagnostics)
     dot = graphviz.Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"],
                            edge_attr=KIND_STYLE["edge"])
     legend(dot)
     for name in meshes:
-        _emit(dot, _draw(mesh.graph, name, findings))
+        _emit(dot, _draw(mesh.graph, name, found))
     return str(dot.source)
 
 
 def _emit(dot: Any, drawing: _Drawing) -> None:
     declared = drawing.graph.model.declared("Mesh", drawing.mesh, drawing.mesh)
-    with dot.subgraph(name=f"cluster_{_node_id('Mesh', drawing.mesh, '')}") as cluster:
+    with dot.subgraph(name=f"cluster_{dot_id('Mesh', drawing.mesh, '')}") as cluster:
         cluster.attr(label=_text(f"mesh {drawing.mesh}" + ("" if declared else " (not defined)")),
                      fontcolor="#24292f" if declared else FINDING_COLOUR, fontsize="14", style="rounded",
                      color="#57606a" if declared else FINDING_COLOUR)
@@ -131,8 +131,9 @@ def _entry_edges(drawing: _Drawing) -> Iterator[tuple[str, str]]:
             yield gateway, source
 
 
-def _draw(graph: MeshGraph, mesh: str, findings: _Findings) -> _Drawing:
+def _draw(graph: MeshGraph, mesh: str, findings: Findings) -> _Drawing:
     drawing = _Drawing(graph, mesh, findings)
+    drawing.unresolved = {(r.kind, r.name) for r in graph.references if r.mesh == mesh and not r.resolved}
     model = graph.model
     for table in (model.gateways, model.services, model.routers, model.nodes):
         for key in sorted(k for k in table if k[0] == mesh):
@@ -149,17 +150,17 @@ def _units(drawing: _Drawing) -> None:
     """Box each virtual service with its router and the nodes it delivers to (a node once, first service)."""
     graph = drawing.graph
     for (mesh, name) in sorted(k for k in graph.model.services if k[0] == drawing.mesh):
-        unit = _node_id("VirtualService", mesh, name)
+        unit = dot_id("VirtualService", mesh, name)
         drawing.units[unit] = unit
         provider = graph.provider(mesh, name)
         if provider is not None:
-            drawing.units.setdefault(_node_id(provider.kind, mesh, provider.name), unit)
+            drawing.units.setdefault(dot_id(provider.kind, mesh, provider.name), unit)
         for _, node in graph.service_paths(mesh, name, positive=False):
-            drawing.units.setdefault(_node_id("VirtualNode", mesh, node), unit)
+            drawing.units.setdefault(dot_id("VirtualNode", mesh, node), unit)
 
 
 def _resource_node(drawing: _Drawing, resource: Resource) -> None:
-    node_id = _node_id(resource.kind, resource.mesh, resource.name)
+    node_id = dot_id(resource.kind, resource.mesh, resource.name)
     if resource.kind in ("VirtualRouter", "VirtualGateway"):
         header = [resource.name, *listener_summary(resource)]
         drawing.nodes[node_id] = _table_node(drawing, resource.kind, resource.name, header)
@@ -191,11 +192,11 @@ def _weights(route: Route) -> list[str]:
 
 
 def _ref(drawing: _Drawing, kind: str, name: str) -> str:
-    """The id of the drawn node for `kind` `name`; a red dashed "missing" node when nothing declares it."""
-    node_id = _node_id(kind, drawing.mesh, name)
+    """The id of the drawn node for `kind` `name`; a red dashed "missing" node for an unresolved reference."""
+    node_id = dot_id(kind, drawing.mesh, name)
     if node_id in drawing.nodes:
         return node_id
-    declared = drawing.graph.model.declared(kind, drawing.mesh, name)  # but invalid: check said why
+    declared = (kind, name) not in drawing.unresolved  # declared, but not in the model: invalid, check said why
     lines = [name, f"(invalid {kind_word(kind)})" if declared else f"missing {kind_word(kind)}"]
     if kind in ("VirtualRouter", "VirtualGateway"):
         attrs = _table_node(drawing, kind, name, lines, missing=not declared)
@@ -230,7 +231,7 @@ def _provider_edges(drawing: _Drawing) -> None:
         provider = service.spec.provider if mesh == drawing.mesh else None
         if provider is None:
             continue
-        tail = _node_id("VirtualService", mesh, name)
+        tail = dot_id("VirtualService", mesh, name)
         if provider.virtual_node is not None:
             head = _ref(drawing, "VirtualNode", provider.virtual_node.virtual_node_name)
         elif provider.virtual_router is not None:
@@ -260,7 +261,7 @@ def _backend_edges(drawing: _Drawing) -> None:
     for (mesh, name), node in sorted(graph.model.nodes.items()):
         if mesh != drawing.mesh:
             continue
-        tail = _node_id("VirtualNode", mesh, name)
+        tail = dot_id("VirtualNode", mesh, name)
         for backend in node.spec.backends or ():
             if backend.virtual_service is None:
                 continue
@@ -279,46 +280,7 @@ def _routing_style(drawing: _Drawing, key: tuple[str, str]) -> Attrs:
     return {"color": ROUTING_COLOUR}
 
 
-# ---- findings -------------------------------------------------------------------------------------------
-def _findings(graph: MeshGraph, diagnostics: Sequence[Diagnostic]) -> _Findings:
-    unreachable = frozenset((d.resource.mesh, d.resource.name) for d in diagnostics
-                            if d.rule == "unreachable-node" and d.resource and d.resource.kind == "VirtualNode")
-    reported = {(d.resource.mesh, d.resource.name) for d in diagnostics
-                if d.rule == "routing-cycle" and d.resource is not None}
-    component_of: dict[MeshKey, int] = {}
-    for index, component in enumerate(graph.cycles()):
-        if reported.intersection(component):
-            component_of.update(dict.fromkeys(component, index))
-    return _Findings(unreachable, frozenset(_cycle_edges(graph, component_of)))
-
-
-def _cycle_edges(graph: MeshGraph, component_of: dict[MeshKey, int]) -> Iterator[tuple[str, str]]:
-    """The drawn edges along each reported cycle: backend call, service -> provider, and the route used."""
-    for (mesh, node), component in sorted(component_of.items()):
-        for service, hops, target in graph.node_edges((mesh, node)):
-            if component_of.get((mesh, target)) != component:
-                continue
-            service_id = _node_id("VirtualService", mesh, service)
-            target_id = _node_id("VirtualNode", mesh, target)
-            yield _node_id("VirtualNode", mesh, node), service_id
-            provider = graph.provider(mesh, service)
-            if hops and provider is not None:
-                yield service_id, _node_id("VirtualRouter", mesh, provider.name)
-                yield hops[0].name, target_id
-            else:
-                yield service_id, target_id
-
-
 # ---- names ----------------------------------------------------------------------------------------------
-def _node_id(kind: str, mesh: str, name: str) -> str:
-    """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
-    statements; a backslash before the closing quote would escape it)."""
-    return "/".join(p.translate(_ID_ESCAPES) for p in (kind, mesh, name))
-
-
-_ID_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "\\": "%5C", '"': "%22"})
-
-
 def _text(value: str) -> str:
     """Backslashes kept literally (Graphviz reads \\n, \\l, \\N ... in labels as escapes); a trailing one gets
     a space, or it would escape the closing quote."""

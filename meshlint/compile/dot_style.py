@@ -1,26 +1,20 @@
-"""How the topology diagram looks: node kinds, the TLS state of a connection, route labels and the legend.
-
-TLS state of a connection (client -> every node behind the service), the weaker end winning:
-  mTLS       the client enforces TLS with a certificate, and the listener is STRICT and validates clients
-  TLS        TLS is enforced on both ends, but one of them does not authenticate the other
-  permissive the listener is PERMISSIVE: this client may use TLS, but plaintext is accepted too
-  plaintext  no client TLS policy, enforce false, ports not covered, or a listener without TLS / DISABLED
-App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html and mutual-tls.html
+"""How the topology diagram looks: colours and styles, router and gateway tables, route match labels, and
+the legend. (What it shows about TLS and findings is dot_facts.py.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from meshlint.model.entities import Resource, VirtualGateway, VirtualNode
-from meshlint.model.graph import MeshGraph, route_type
-from meshlint.model.spec import Backend, GatewayRouteSpec, RouteSpec
+from meshlint.compile.dot_facts import listener_state
+from meshlint.model.entities import Resource
+from meshlint.model.graph import route_type
+from meshlint.model.spec import GatewayRouteSpec, RouteSpec
 
-TLS_STATES = ("plaintext", "permissive", "tls", "mtls")  # weakest first
 TLS_WORDS = {"mtls": "mTLS", "tls": "TLS", "permissive": "permissive", "plaintext": "plaintext"}
 TLS_STYLE: dict[str, dict[str, str]] = {
-    "mtls": {"color": "#1a7f37", "style": "solid", "penwidth": "1.4"},
-    "tls": {"color": "#0969da", "style": "solid", "penwidth": "1.4"},
+    "mtls": {"color": "#1a7f37", "style": "solid", "penwidth": "1.6"},
+    "tls": {"color": "#0969da", "style": "solid", "penwidth": "1.2"},
     "permissive": {"color": "#bf8700", "style": "dashed", "penwidth": "1.4"},
     "plaintext": {"color": "#fb8500", "style": "dotted", "penwidth": "1.8"},
 }
@@ -31,15 +25,13 @@ _FILL = {"VirtualGateway": "#f5e8ff", "VirtualService": "#ddf4ff", "VirtualRoute
          "VirtualNode": "#f6f8fa"}
 GRAPH_ATTR = {
     "rankdir": "LR", "ranksep": "0.5", "nodesep": "0.12", "fontname": "Helvetica",
-    "fontsize": "12", "labeljust": "l", "pad": "0.2", "forcelabels": "true", "outputorder": "edgesfirst",
+    "fontsize": "12", "labeljust": "l", "pad": "0.2", "outputorder": "edgesfirst",
 }
 KIND_STYLE: dict[str, dict[str, str]] = {
     "default": {"fontname": "Helvetica", "fontsize": "10", "height": "0.3", "margin": "0.08,0.03",
                 "color": _BORDER},
-    "edge": {"fontname": "Helvetica", "fontsize": "8", "arrowsize": "0.6"},
-    "VirtualGateway": {"shape": "cds", "style": "filled", "fillcolor": _FILL["VirtualGateway"]},
+    "edge": {"arrowsize": "0.6"},
     "VirtualService": {"shape": "box", "style": "rounded,filled", "fillcolor": _FILL["VirtualService"]},
-    "VirtualRouter": {"shape": "hexagon", "style": "filled", "fillcolor": _FILL["VirtualRouter"]},
     "VirtualNode": {"shape": "box", "style": "filled", "fillcolor": _FILL["VirtualNode"]},
 }
 UNREACHABLE_STYLE = {"fillcolor": "#eaeef2", "color": "#afb8c1", "fontcolor": "#8c959f", "style": "filled,dashed"}
@@ -51,53 +43,6 @@ _MAX_PART = 28
 
 def kind_word(kind: str) -> str:
     return _KIND_WORDS.get(kind, kind)
-
-
-# ---- TLS --------------------------------------------------------------------------------------------------
-def listener_state(tls: Any) -> str:
-    if tls is None or tls.mode == "DISABLED":
-        return "plaintext"
-    if tls.mode == "PERMISSIVE":
-        return "permissive"
-    return "mtls" if tls.validation is not None else "tls"
-
-
-def client_state(policy: Any) -> str:
-    if policy is None or policy.enforce is False:
-        return "plaintext"
-    return "mtls" if policy.certificate is not None else "tls"
-
-
-def effective_client_tls(node: VirtualNode, backend: Backend) -> Any:
-    """The backend's own client TLS policy, else the node's backendDefaults one (None: no TLS)."""
-    own = backend.virtual_service.client_policy if backend.virtual_service else None
-    if own is not None and own.tls is not None:
-        return own.tls
-    defaults = node.spec.backend_defaults
-    return defaults.client_policy.tls if defaults and defaults.client_policy else None
-
-
-def gateway_client_tls(gateway: VirtualGateway | None) -> Any:
-    defaults = gateway.spec.backend_defaults if gateway is not None else None
-    return defaults.client_policy.tls if defaults and defaults.client_policy else None
-
-
-def connection_state(graph: MeshGraph, mesh: str, service: str, policy: Any) -> str:
-    """The weakest of the client end and the listener of every node that `service` delivers to.
-
-    A client policy limited to `ports` covers only listeners on those ports; when none of the ports the
-    service listens on is covered, the client sends plaintext."""
-    covered = set(policy.ports) if policy is not None and policy.ports else None
-    states = [client_state(policy)]
-    ports = graph.service_ports(mesh, service)
-    if covered is not None and ports and covered.isdisjoint(ports):
-        states.append("plaintext")
-    for _, target in graph.service_paths(mesh, service):
-        node = graph.model.nodes.get((mesh, target))
-        for listener in (node.spec.listeners or ()) if node is not None else ():
-            if covered is None or listener.port_mapping.port in covered:
-                states.append(listener_state(listener.tls))
-    return min(states, key=TLS_STATES.index)
 
 
 def listener_summary(resource: Resource) -> list[str]:
@@ -134,7 +79,7 @@ def table_label(kind: str, header: list[str], rows: list[Row], *, missing: bool 
             out.append(f"<TR>{route if j == 0 else ''}{weight}</TR>")
     font = f' COLOR="{FINDING_COLOUR}"' if missing else ""
     return (f'<<FONT POINT-SIZE="8"{font}><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" '
-            f'COLOR="{colour}">{"".join(out)}</TABLE></FONT>>')
+            f'BGCOLOR="white" COLOR="{colour}">{"".join(out)}</TABLE></FONT>>')
 
 
 def _html(text: str) -> str:
@@ -236,7 +181,8 @@ def legend(dot: Any) -> None:
 
 
 def _legend_line(style: dict[str, str], text: str) -> str:
-    """A sample of the edge style: the bottom border of an empty cell, in the edge's colour and dash."""
+    """A sample of the edge style: the bottom border of the upper half of a cell, in the edge's colour and dash."""
     dash = f' STYLE="{style["style"]}"' if style["style"] != "solid" else ""
-    return (f'<TR><TD SIDES="B" BORDER="2" WIDTH="40" COLOR="{style["color"]}"{dash}> </TD>'
-            f'<TD ALIGN="LEFT" VALIGN="BOTTOM">{_html(text)}</TD></TR>')
+    sample = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD SIDES="B" BORDER="2" WIDTH="40" '
+              f'HEIGHT="7" COLOR="{style["color"]}"{dash}></TD></TR><TR><TD HEIGHT="7"></TD></TR></TABLE>')
+    return f'<TR><TD>{sample}</TD><TD ALIGN="LEFT">{_html(text)}</TD></TR>'

@@ -1,0 +1,120 @@
+"""What the topology diagram shows about a connection or a resource, read off the mesh graph: the TLS state
+of each connection and the drawn edges of a reported routing cycle. (How it looks is dot_style.py.)
+
+TLS state of a connection (a client -> every node behind the service), the weaker end winning:
+  mTLS       the client enforces TLS with a certificate, and the listener is STRICT and validates clients
+  TLS        TLS is enforced on both ends, but one of them does not authenticate the other
+  permissive the listener is PERMISSIVE: this client may use TLS, but plaintext is accepted too
+  plaintext  no client TLS policy, enforce false, ports not covered, or a listener without TLS / DISABLED
+App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html and mutual-tls.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from meshlint.diagnostics import Diagnostic
+from meshlint.model.entities import MeshKey, VirtualGateway, VirtualNode
+from meshlint.model.graph import MeshGraph
+from meshlint.model.spec import Backend
+
+TLS_STATES = ("plaintext", "permissive", "tls", "mtls")  # weakest first
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Check's findings as the diagram draws them."""
+
+    unreachable: frozenset[MeshKey]
+    red: frozenset[tuple[str, str]]  # (tail, head) of drawn edges on a reported cycle
+
+
+# ---- TLS ----------------------------------------------------------------------------------------------------
+def listener_state(tls: Any) -> str:
+    if tls is None or tls.mode == "DISABLED":
+        return "plaintext"
+    if tls.mode == "PERMISSIVE":
+        return "permissive"
+    return "mtls" if tls.validation is not None else "tls"
+
+
+def client_state(policy: Any) -> str:
+    if policy is None or policy.enforce is False:
+        return "plaintext"
+    return "mtls" if policy.certificate is not None else "tls"
+
+
+def effective_client_tls(node: VirtualNode, backend: Backend) -> Any:
+    """The backend's own client TLS policy, else the node's backendDefaults one (None: no TLS)."""
+    own = backend.virtual_service.client_policy if backend.virtual_service else None
+    if own is not None and own.tls is not None:
+        return own.tls
+    defaults = node.spec.backend_defaults
+    return defaults.client_policy.tls if defaults and defaults.client_policy else None
+
+
+def gateway_client_tls(gateway: VirtualGateway | None) -> Any:
+    defaults = gateway.spec.backend_defaults if gateway is not None else None
+    return defaults.client_policy.tls if defaults and defaults.client_policy else None
+
+
+def connection_state(graph: MeshGraph, mesh: str, service: str, policy: Any) -> str:
+    """The weakest of the client end and the listener of every node that `service` delivers to.
+
+    A client policy limited to `ports` covers only listeners on those ports; when none of the ports the
+    service listens on is covered, the client sends plaintext."""
+    covered = set(policy.ports) if policy is not None and policy.ports else None
+    states = [client_state(policy)]
+    ports = graph.service_ports(mesh, service)
+    if covered is not None and ports and covered.isdisjoint(ports):
+        states.append("plaintext")
+    for _, target in graph.service_paths(mesh, service):
+        node = graph.model.nodes.get((mesh, target))
+        for listener in (node.spec.listeners or ()) if node is not None else ():
+            if covered is None or listener.port_mapping.port in covered:
+                states.append(listener_state(listener.tls))
+    return min(states, key=TLS_STATES.index)
+
+
+# ---- findings -------------------------------------------------------------------------------------------
+def findings(graph: MeshGraph, diagnostics: Sequence[Diagnostic]) -> Findings:
+    """The nodes `unreachable-node` reported, and the edges of each cycle `routing-cycle` reported (a rule
+    switched off draws nothing)."""
+    unreachable = frozenset((d.resource.mesh, d.resource.name) for d in diagnostics
+                            if d.rule == "unreachable-node" and d.resource and d.resource.kind == "VirtualNode")
+    reported = {(d.resource.mesh, d.resource.name) for d in diagnostics
+                if d.rule == "routing-cycle" and d.resource is not None}
+    component_of: dict[MeshKey, int] = {}
+    for index, component in enumerate(graph.cycles()):
+        if reported.intersection(component):
+            component_of.update(dict.fromkeys(component, index))
+    return Findings(unreachable, frozenset(_cycle_edges(graph, component_of)))
+
+
+def _cycle_edges(graph: MeshGraph, component_of: dict[MeshKey, int]) -> Iterator[tuple[str, str]]:
+    """The drawn edges along each reported cycle: backend call, service -> provider, and the route used."""
+    for (mesh, node), component in sorted(component_of.items()):
+        for service, hops, target in graph.node_edges((mesh, node)):
+            if component_of.get((mesh, target)) != component:
+                continue
+            service_id = dot_id("VirtualService", mesh, service)
+            target_id = dot_id("VirtualNode", mesh, target)
+            yield dot_id("VirtualNode", mesh, node), service_id
+            provider = graph.provider(mesh, service)
+            if hops and provider is not None:
+                yield service_id, dot_id("VirtualRouter", mesh, provider.name)
+                yield hops[0].name, target_id
+            else:
+                yield service_id, target_id
+
+
+# ---- names -------------------------------------------------------------------------------------------
+def dot_id(kind: str, mesh: str, name: str) -> str:
+    """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
+    statements; a backslash before the closing quote would escape it)."""
+    return "/".join(p.translate(_ID_ESCAPES) for p in (kind, mesh, name))
+
+
+_ID_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "\\": "%5C", '"': "%22"})
