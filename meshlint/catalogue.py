@@ -52,7 +52,7 @@ def parse_entry(path: Path) -> RuleDoc:
     match = _FRONT.match(text)
     if match is None:
         raise CatalogueError(f"{path.name}: no front matter")
-    front = yaml.safe_load(match.group(1))
+    front = yaml.load(match.group(1), Loader=yaml.CSafeLoader)
     body = match.group(2)
     parts = _SECTION.split(body)
     sections = {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}

@@ -27,6 +27,8 @@ app = typer.Typer(
 class Format(StrEnum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 class FailOn(StrEnum):
@@ -53,21 +55,70 @@ EntryOpt = Annotated[
 ]
 
 
+ParameterOpt = Annotated[list[str] | None, typer.Option(
+    "--parameter", metavar="KEY=VALUE", show_default=False,
+    help="A CloudFormation parameter value (repeatable); wins over the parameter's Default.")]
+SubstituteEnvOpt = Annotated[bool, typer.Option(
+    "--substitute-env", help="Fill ${VAR}, $VAR and {{ VAR }} placeholders from the environment before "
+    "checking, like envsubst; unknown ones are kept and reported.")]
+EnvFileOpt = Annotated[list[Path] | None, typer.Option(
+    "--env-file", metavar="FILE", show_default=False,
+    help="Fill placeholders from KEY=VALUE lines (repeatable; wins over --substitute-env).")]
+NameFragmentOpt = Annotated[list[str] | None, typer.Option(
+    "--name-fragment", metavar="PATH=KIND:MESH/NAME", show_default=False,
+    help="Name a spec-only AWS CLI --cli-input-json file (repeatable), e.g. vn.json=VirtualNode:shop/web; "
+    "routes: Route:MESH/ROUTER/NAME.")]
+
+
+def _inputs(parameter: list[str] | None, substitute_env: bool, env_file: list[Path] | None,  # type: ignore[no-untyped-def]
+            name_fragment: list[str] | None):
+    """InputOptions from the input flags; a malformed one is a UsageError."""
+    import os
+
+    from meshlint.load.files import UsageError
+    from meshlint.normalize import InputOptions, parse_fragment_name
+    from meshlint.normalize.templates import read_env_file
+
+    def pairs(flag: str, values: list[str] | None) -> dict[str, str]:
+        out = {}
+        for item in values or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"{flag} {item!r}: expected KEY=VALUE")
+            out[key] = value
+        return out
+
+    substitutions: dict[str, str] | None = dict(os.environ) if substitute_env else None
+    for path in env_file or []:
+        try:
+            substitutions = {**(substitutions or {}), **read_env_file(path)}
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--env-file {err}") from None
+    fragments = pairs("--name-fragment", name_fragment)
+    for text in fragments.values():
+        try:
+            parse_fragment_name(text)
+        except ValueError as err:
+            raise UsageError(f"--name-fragment {err}") from None
+    return InputOptions(pairs("--parameter", parameter), substitutions, fragments)
+
+
 def _fail(message: str) -> typer.Exit:
     print(f"meshlint: error: {message}", file=sys.stderr)
     return typer.Exit(2)
 
 
-def _settings(config: Path | None, select: str | None, ignore: str | None, entry_points: list[str] | None):  # type: ignore[no-untyped-def]
+def _settings(config: Path | None, select: str | None, ignore: str | None, entry_points: list[str] | None,  # type: ignore[no-untyped-def]
+              paths: list[str] | None = None):
     from dataclasses import replace
 
     from meshlint import catalogue
-    from meshlint.config import find_config, load_settings, parse_rule_names
+    from meshlint.config import find_config_for, load_settings, parse_rule_names
 
     known = list(catalogue.load())
     if config is not None and not config.is_file():
         raise _fail(f"{config}: config file not found")
-    path = config or find_config(Path.cwd())
+    path = config or find_config_for(paths or ["."])
     settings = load_settings(path, known).with_cli(parse_rule_names(select, known), parse_rule_names(ignore, known))
     if entry_points:
         settings = replace(settings, entry_points=settings.entry_points | frozenset(entry_points))
@@ -86,22 +137,113 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also report files with no App Mesh resource.")
     ] = False,
+    mesh_roots: Annotated[bool, typer.Option(
+        "--mesh-roots", help="Treat PATHS as changed files and check the whole mesh of each: its mesh root, the "
+        "nearest folder up to the current one holding a meshlint config, else the current folder. The pre-commit "
+        "hook uses this, since cross-file rules need the whole mesh.")] = False,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", metavar="FILE", show_default=False,
+        help="Known findings: when FILE does not exist, write every current finding into it and exit 0; when it "
+        "does, report (and fail on) only findings not in it. Keyed on rule, resource, JSON Pointer and message, "
+        "not on lines.")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (weights-sum: the same split as "
+                                      "percentages), keeping comments and layout; then report what is left.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the safe fixes as a unified diff and write nothing; "
+                                       "exit 1 when there is one.")] = False,
+    parameter: ParameterOpt = None,
+    substitute_env: SubstituteEnvOpt = False,
+    env_file: EnvFileOpt = None,
+    name_fragment: NameFragmentOpt = None,
 ) -> None:
     """Check App Mesh definitions: schema, references, reachability, weights, TLS, cycles.
 
     Example: meshlint check mesh/ --format json
     """
-    from meshlint import api
     from meshlint.diagnostics import Severity
     from meshlint.load.files import UsageError
 
+    def run() -> object:
+        inputs = _inputs(parameter, substitute_env, env_file, name_fragment)
+        return _checked(paths, config, select, ignore, entry_point, verbose, mesh_roots, inputs)
+
     try:
-        settings = _settings(config, select, ignore, entry_point)
-        result = api.check(paths or ["."], settings, verbose=verbose)
+        result = run()
+        if (fix or diff) and _fixed(result, write=not diff):
+            if diff:
+                raise typer.Exit(1)
+            result = run()
+        elif diff:
+            raise typer.Exit(0)
+        if baseline is not None:
+            result = _baselined(result, baseline)
     except UsageError as err:
         raise _fail(str(err)) from None
     print(_report(result, format), end="")
-    raise typer.Exit(1 if result.failed(Severity.parse(fail_on.value)) else 0)
+    if format is Format.github:
+        from meshlint.emit.text import _summary_line
+
+        print(_summary_line(result.summary()), file=sys.stderr)  # type: ignore[attr-defined]
+    raise typer.Exit(1 if result.failed(Severity.parse(fail_on.value)) else 0)  # type: ignore[attr-defined]
+
+
+def _checked(paths: list[str] | None, config: Path | None, select: str | None, ignore: str | None,
+             entry_point: list[str] | None, verbose: bool, mesh_roots: bool, inputs: object = None) -> object:
+    """api.check of PATHS, or with --mesh-roots of the mesh root of each, each with its own config."""
+    from meshlint import api, roots
+
+    if not mesh_roots:
+        return api.check(paths or ["."], _settings(config, select, ignore, entry_point, paths), verbose=verbose,
+                         inputs=inputs)  # type: ignore[arg-type]
+    found = roots.mesh_roots(paths or ["."], Path.cwd())
+    plan = [(roots.display(root), _settings(config, select, ignore, entry_point, [roots.display(root)]),
+             roots.nested(root, found)) for root in found]
+    return api.check_roots(plan, verbose=verbose, inputs=inputs)  # type: ignore[arg-type]
+
+
+def _fixed(result: object, *, write: bool) -> bool:
+    """Apply (or with write=False print as a diff) the safe fixes; True when there was one."""
+    from meshlint.api import CheckResult
+    from meshlint.emit.render import write_file
+    from meshlint.fix import plan
+
+    assert isinstance(result, CheckResult)
+    changes, notes = plan(result.diagnostics, result.sources)  # type: ignore[arg-type]
+    for note in notes:
+        print(f"meshlint: {note}", file=sys.stderr)
+    for change in changes:
+        if not write:
+            print(change.diff(), end="")
+            continue
+        source = result.sources[change.path]
+        write_file(source.input.path, change.after.encode())  # type: ignore[attr-defined]
+        for what in change.fixes:
+            print(f"meshlint: fixed {change.path}: {what}", file=sys.stderr)
+    return bool(changes)
+
+
+def _baselined(result: object, path: Path) -> object:
+    """--baseline: write it on first use; afterwards keep only the findings it does not know."""
+    from dataclasses import replace
+
+    from meshlint import baseline
+    from meshlint.api import CheckResult
+
+    assert isinstance(result, CheckResult)
+    if not path.exists():
+        baseline.write(path, result.diagnostics)
+        count = len(result.diagnostics)
+        print(f"meshlint: wrote {path} with {count} known finding{'' if count == 1 else 's'}; from now on only "
+              "new findings are reported", file=sys.stderr)
+        return replace(result, diagnostics=[])
+    filtered = baseline.filter_known(result.diagnostics, baseline.read(path))
+    if filtered.known:
+        print(f"meshlint: {filtered.known} known finding{'' if filtered.known == 1 else 's'} in {path} not "
+              "reported", file=sys.stderr)
+    if filtered.gone:
+        print(f"meshlint: {filtered.gone} finding{'' if filtered.gone == 1 else 's'} in {path} no longer "
+              f"occur{'s' if filtered.gone == 1 else ''}; delete {path} and run again to shrink it",
+              file=sys.stderr)
+    return replace(result, diagnostics=filtered.new)
 
 
 def _report(result: object, fmt: Format) -> str:
@@ -112,6 +254,15 @@ def _report(result: object, fmt: Format) -> str:
         from meshlint.emit import json_report
 
         return json_report.render(result.diagnostics, result.summary())
+    if fmt is Format.sarif:
+        from meshlint import __version__, catalogue
+        from meshlint.emit import sarif
+
+        return sarif.render(result.diagnostics, list(catalogue.load().values()), __version__)
+    if fmt is Format.github:
+        from meshlint.emit import github
+
+        return github.render(result.diagnostics)
     from meshlint.emit import text
 
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -194,6 +345,14 @@ def build(
     ca_map: CaMapOpt = None,
     sds_socket: SdsSocketOpt = None,
     appmesh_defaults: AppMeshDefaultsOpt = None,
+    parameter: ParameterOpt = None,
+    substitute_env: SubstituteEnvOpt = False,
+    env_file: EnvFileOpt = None,
+    name_fragment: NameFragmentOpt = None,
+    check_only: Annotated[bool, typer.Option(
+        "--check", help="Write nothing: exit 1 when --out differs from what this build would write (a file "
+        "missing, changed, or no longer generated; SVGs are not compared), 0 when it is up to date. For CI and "
+        "the meshlint-build-check pre-commit hook.")] = False,
 ) -> None:
     """Check, then compile every virtual node and gateway into an Envoy v3 static bootstrap under --out.
 
@@ -213,14 +372,29 @@ def build(
                                 "resolve": resolve, "cert-map": cert_map, "ca-map": ca_map, "sds-socket": sds_socket,
                                 "appmesh-defaults": appmesh_defaults}
     try:
-        settings = _settings(config, select, ignore, entry_point)
+        settings = _settings(config, select, ignore, entry_point, paths)
         options = api.compile_options(settings, _build_flags(flags))
-        result = api.build(paths or ["."], out, settings, options, verbose=verbose)
+        result = api.build(paths or ["."], out, settings, options, verbose=verbose,
+                           inputs=_inputs(parameter, substitute_env, env_file, name_fragment),
+                           check_only=check_only)
     except (UsageError, OutputError) as err:
         raise _fail(str(err)) from None
     print(_build_report(result, out, format), end="", flush=True)
+    if result.drift is not None:
+        _drift_notes(result.drift, out)
+        raise typer.Exit(1 if result.drift else 0)
     _build_notes(result, out)
     raise typer.Exit(0 if result.written is not None else 1)
+
+
+def _drift_notes(drift: list[str], out: Path) -> None:
+    shown = os.path.join(str(out), "")
+    for line in drift:
+        print(f"meshlint: {shown}: {line}", file=sys.stderr)
+    if drift:
+        print(f"meshlint: {shown} is out of date; run `meshlint build --out {shown}` and commit it", file=sys.stderr)
+    else:
+        print(f"meshlint: {shown} is up to date", file=sys.stderr)
 
 
 def _build_flags(flags: dict[str, object]) -> dict[str, object]:
@@ -312,6 +486,7 @@ def explain(rule: Annotated[str, typer.Argument(help="A rule slug (weights-sum) 
     print("## Suppressing it\n")
     print(f"Switch it off or change its level in .meshlint.yaml:\n\n    rules:\n      {doc.slug}: off\n")
     print(f"or for one run: meshlint check --ignore {doc.slug}\n")
+    print(f"or for one place, with the reason: # meshlint: disable={doc.slug} -- <why this is fine here>\n")
     if doc.references:
         print("## References\n")
         for ref in doc.references:
@@ -331,6 +506,10 @@ def graph(
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     entry_point: EntryOpt = None,
+    parameter: ParameterOpt = None,
+    substitute_env: SubstituteEnvOpt = False,
+    env_file: EnvFileOpt = None,
+    name_fragment: NameFragmentOpt = None,
 ) -> None:
     """Draw the mesh topology: gateways, services, routers, nodes, TLS of every connection, check's findings.
 
@@ -346,8 +525,9 @@ def graph(
     if fmt is None:
         raise _fail(f"{output}: cannot tell the format from {output.suffix or 'no suffix'!r}; use .dot, .svg or .png")
     try:
-        settings = _settings(config, select, ignore, entry_point)
-        result = api.graph(paths or ["."], settings)
+        settings = _settings(config, select, ignore, entry_point, paths)
+        result = api.graph(paths or ["."], settings,
+                           inputs=_inputs(parameter, substitute_env, env_file, name_fragment))
     except UsageError as err:
         raise _fail(str(err)) from None
     _write_graph(result.dot, output, fmt)

@@ -10,7 +10,14 @@ entry-points:                      # virtual nodes fed from outside the mesh (lo
 build:                             # `meshlint build` options, named as its flags; a flag given wins
   tracing: xray
   resolve: [color.shop.local=10.0.0.12]      # or a mapping: {color.shop.local: 10.0.0.12}
+per-path-ignores:                  # glob (relative to the config file's folder) -> rules not reported there
+  "legacy/**": [missing-tls]
+options:                           # per-rule options, passed to the rule through RuleContext.options(slug)
+  unreachable-node: {}
 ```
+
+The same keys may live under `[tool.meshlint]` in pyproject.toml. The config is found by walking up from
+the first checked path (`find_config_for`); schemas/config.schema.json describes it.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from meshlint.diagnostics import Severity, join_pointer
+from meshlint.diagnostics import Severity, join_pointer, split_pointer
 from meshlint.load.files import UsageError
 
 CONFIG_NAMES = (".meshlint.yaml", ".meshlint.yml")
-_KEYS = ("rules", "select", "ignore", "entry-points", "build")
+PYPROJECT = "pyproject.toml"
+_KEYS = ("rules", "select", "ignore", "entry-points", "build", "per-path-ignores", "options")
 
 # `build:` keys (= the `meshlint build` flags without `--`) -> the CompileOptions field each one sets
 BUILD_OPTIONS = {
@@ -49,6 +57,15 @@ class Settings:
     entry_points: frozenset[str] = frozenset()
     build: Mapping[str, Any] = field(default_factory=dict)  # CompileOptions field -> value, from `build:`
     source: Path | None = None
+    per_path_ignores: tuple[tuple[str, frozenset[str]], ...] = ()  # (glob relative to the config folder, rules)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule slug -> its `options:`
+
+    def ignored_at(self, slug: str, path: str) -> bool:
+        """True when `per-path-ignores` switches `slug` off for `path` (a display path, relative to cwd)."""
+        if not self.per_path_ignores:
+            return False
+        rel = _relative_to_config(path, self.source)
+        return any(slug in rules and _glob_match(pattern, rel) for pattern, rules in self.per_path_ignores)
 
     def enabled(self, slug: str) -> bool:
         if slug in self.ignore or self.severities.get(slug, Severity.INFO) is None:
@@ -72,19 +89,45 @@ class Settings:
 
 
 def find_config(start: Path) -> Path | None:
+    """The nearest .meshlint.yaml (or .yml), or pyproject.toml with a [tool.meshlint] table, from `start` up."""
     folder = start.resolve()
+    if folder.is_file():
+        folder = folder.parent
     for candidate in (folder, *folder.parents):
         for name in CONFIG_NAMES:
             path = candidate / name
             if path.is_file():
                 return path
+        if _has_tool_table(candidate / PYPROJECT):
+            return candidate / PYPROJECT
     return None
+
+
+def find_config_for(paths: Iterable[str]) -> Path | None:
+    """The config that governs the checked paths: found walking up from the first one that exists on disk
+    (stdin and no paths: the current folder)."""
+    for raw in paths:
+        if raw != "-" and Path(raw).exists():
+            return find_config(Path(raw))
+    return find_config(Path.cwd())
+
+
+def _has_tool_table(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return "meshlint" in _read_toml(path).get("tool", {})
+    except UsageError:
+        return True  # a broken pyproject.toml that mentions meshlint: let load_settings report it
 
 
 def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
     """Read a config file strictly. Every problem is a UsageError naming file:line:col."""
     if path is None:
         return Settings()
+    if path.name == PYPROJECT:
+        return _settings_from(_read_toml(path).get("tool", {}).get("meshlint", {}), _TomlLocator(path), known_rules,
+                              path)
     from meshlint.load.parse import parse_text
 
     try:
@@ -99,6 +142,10 @@ def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
     where = _Locator(path, docs[0].source_map if docs else None)
     if data is None:
         return Settings(source=path)
+    return _settings_from(data, where, known_rules, path)
+
+
+def _settings_from(data: Any, where: _Locator, known_rules: Iterable[str], path: Path) -> Settings:
     if not isinstance(data, dict):
         raise where.error("", "config must be a mapping")
     known = sorted(known_rules)
@@ -125,7 +172,78 @@ def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
         entry_points=frozenset(entries or ()),
         build=_build_section(data, where),
         source=path,
+        per_path_ignores=_per_path_ignores(data, known, where),
+        options=_rule_options(data, known, where),
     )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: cannot read config: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError(f"{path}: {err}") from None
+
+
+def _per_path_ignores(data: dict[str, Any], known: list[str],
+                      where: _Locator) -> tuple[tuple[str, frozenset[str]], ...]:
+    section = data.get("per-path-ignores") or {}
+    if not isinstance(section, dict):
+        raise where.error("/per-path-ignores", "per-path-ignores must be a mapping of glob to a list of rules")
+    out = []
+    for pattern, rules in section.items():
+        pointer = join_pointer("/per-path-ignores", str(pattern))
+        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+            raise where.error(pointer, f"per-path-ignores {pattern!r} must be a list of rule names")
+        for i, slug in enumerate(rules):
+            _known_rule(slug, known, where, join_pointer(pointer, i))
+        out.append((str(pattern), frozenset(rules)))
+    return tuple(out)
+
+
+def _rule_options(data: dict[str, Any], known: list[str], where: _Locator) -> dict[str, dict[str, Any]]:
+    section = data.get("options") or {}
+    if not isinstance(section, dict):
+        raise where.error("/options", "options must be a mapping of rule name to a mapping of its options")
+    for slug, values in section.items():
+        pointer = join_pointer("/options", str(slug))
+        _known_rule(slug, known, where, pointer)
+        if not isinstance(values, dict):
+            raise where.error(pointer, f"options of {slug} must be a mapping")
+    return {str(k): dict(v) for k, v in section.items()}
+
+
+def _relative_to_config(path: str, config: Path | None) -> str:
+    import os
+
+    if config is None:
+        return path
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute, config.parent.resolve())
+    return path if rel.startswith("..") else Path(rel).as_posix()
+
+
+def _glob_match(pattern: str, path: str) -> bool:
+    """gitignore-like globs: `*` and `?` stay inside one folder, `**` crosses folders; a pattern that names a
+    folder (`legacy/` or `legacy`) matches everything below it."""
+    import re
+
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        else:
+            out.append({"*": "[^/]*", "?": "[^/]"}.get(pattern[i], re.escape(pattern[i])))
+            i += 1
+    return re.fullmatch("".join(out).rstrip("/") + "(?:/.*)?", path) is not None
 
 
 class _Locator:
@@ -141,6 +259,17 @@ class _Locator:
             if span:
                 line, column = span[0], span[1]
         return UsageError(f"{self.path}:{line}:{column}: {message}")
+
+
+class _TomlLocator(_Locator):
+    """tomllib keeps no positions, so a TOML problem names its key path instead: `[tool.meshlint] rules.x`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, None)
+
+    def error(self, pointer: str, message: str, at_key: bool = False) -> UsageError:
+        keys = ".".join(split_pointer(pointer))
+        return UsageError(f"{self.path}: [tool.meshlint]{' ' + keys if keys else ''}: {message}")
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:

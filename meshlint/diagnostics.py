@@ -52,6 +52,15 @@ class ResourceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """A safe, mechanical fix: new values for scalars at JSON Pointers in one document of a finding's file."""
+
+    description: str
+    doc: int
+    edits: tuple[tuple[str, str | int | float | bool], ...]  # (pointer, new value)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """What a rule or the loader reports. Position is resolved later from (path, doc, pointer)."""
 
@@ -65,6 +74,7 @@ class Finding:
     at_key: bool = False  # point at the mapping key named by the pointer rather than its value
     position: Position | None = None  # given only where no document exists (syntax errors, encoding)
     related: tuple[str, ...] = ()  # extra facts a reporter may show ("first defined at a.yaml:3:1")
+    fix: Fix | None = None  # what `meshlint check --fix` may apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,7 @@ class Diagnostic:
     help: str | None = None
     resource: ResourceRef | None = None
     related: tuple[str, ...] = field(default=())
+    fix: Fix | None = field(default=None, compare=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:

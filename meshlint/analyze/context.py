@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from meshlint.config import Settings
 from meshlint.diagnostics import Finding
@@ -16,6 +17,10 @@ class RuleContext:
     model: MeshModel
     graph: MeshGraph
     settings: Settings
+
+    def options(self, slug: str) -> Mapping[str, Any]:
+        """The rule's `options:` mapping from the config file (empty when none is given)."""
+        return self.settings.options.get(slug, {})
 
 
 RuleFn = Callable[[RuleContext], Iterable[Finding]]

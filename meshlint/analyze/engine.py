@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from meshlint import catalogue
+from meshlint.analyze import suppressions
 from meshlint.analyze.context import RuleContext
 from meshlint.analyze.rules import RULES
 from meshlint.config import Settings
@@ -20,6 +21,8 @@ from meshlint.diagnostics import Diagnostic, Finding, Position, Severity
 from meshlint.load.sources import SourceFile
 from meshlint.model.entities import MeshModel
 from meshlint.model.graph import MeshGraph
+
+_ALWAYS_LOADED = ("parse-error", "schema")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,13 @@ def analyze(
     for slug, check in RULES.items():
         if settings.enabled(slug):
             findings.extend(_guarded(slug, check(context)))
-    return Analysis(stamp(findings, files, settings), graph)
+    # rules known to have looked at everything; some loader rules report only on request (ignored-input
+    # needs --verbose), so a suppression naming one of those is never called unused
+    ran = {slug for slug in (*RULES, *_ALWAYS_LOADED) if settings.enabled(slug)}
+    found = suppressions.scan(files)
+    diagnostics = stamp(findings, files, settings)
+    kept, problems = suppressions.apply(diagnostics, found, ran)
+    return Analysis(sorted({*kept, *stamp(problems, files, settings)}, key=lambda d: d.sort_key), graph)
 
 
 def _guarded(slug: str, found: Iterable[Finding]) -> Iterator[Finding]:
@@ -65,17 +74,29 @@ def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings
         if f.rule == catalogue.INTERNAL_ERROR:
             code, severity = catalogue.INTERNAL_CODE, Severity.ERROR
         else:
-            if not settings.enabled(f.rule):
+            if not settings.enabled(f.rule) or settings.ignored_at(f.rule, f.path):
                 continue
             doc = rules[f.rule]
             code, severity = doc.code, settings.severity(f.rule, doc.severity)
         position = f.position or _position(f, files)
         out.add(Diagnostic(
             rule=f.rule, code=code, severity=severity, message=f.message, path=f.path,
-            line=position.line, column=position.column, pointer=f.pointer, help=f.help,
-            resource=f.resource, related=f.related,
+            line=position.line, column=position.column, pointer=_pointer(f, files), help=f.help,
+            resource=f.resource, related=f.related, fix=f.fix,
         ))
     return sorted(out, key=lambda d: d.sort_key)
+
+
+def _pointer(finding: Finding, files: Mapping[str, SourceFile]) -> str:
+    """The pointer into the user's document (translated CloudFormation/Kubernetes resources map back)."""
+    source = files.get(finding.path)
+    return finding.pointer if source is None else source.original_pointer(finding.doc, finding.pointer)
+
+
+def stamp_build(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
+    """`stamp` for the compiler's findings, with suppressions applied (analyze already reported their problems)."""
+    kept, _ = suppressions.apply(stamp(findings, files, settings), suppressions.scan(files), set())
+    return kept
 
 
 def _position(finding: Finding, files: Mapping[str, SourceFile]) -> Position:

@@ -177,20 +177,68 @@ def _scalar(node: Any) -> Any:
     return node.value  # timestamps, binary, ...: App Mesh has none of these; keep the text
 
 
+class _Unusual(Exception):
+    """The fast walk met something the careful walk must judge (a duplicate or odd key, deep nesting)."""
+
+
+_MAPPING, _SEQUENCE = yaml.MappingNode, yaml.SequenceNode
+
+
+def _plain(node: Any, depth: int) -> Any:
+    """Node -> data with no positions and no checks beyond those that send it to the careful walk. This
+    is the path every clean file takes, so it does as little per node as it can."""
+    if depth > MAX_DEPTH:
+        raise _Unusual
+    cls = type(node)
+    if cls is _MAPPING:
+        out = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Unusual
+            out[key_node.value] = _plain(value_node, depth + 1)
+        if len(out) != len(node.value):
+            raise _Unusual  # a duplicate key: the careful walk reports where
+        value: Any = out
+    elif cls is _SEQUENCE:
+        value = [_plain(item, depth + 1) for item in node.value]
+    else:
+        value = _scalar(node)
+    if node.tag[0] == "!" and node.tag in _CFN_TAGS:
+        long_form = _CFN_TAGS[node.tag]
+        if long_form == "Fn::GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        value = {long_form: value}
+    return value
+
+
+def _document(root: yaml.Node, record: bool, may_alias: bool) -> tuple[Any, _Walker | None]:
+    """One document's data, the fast way when nothing needs a closer look."""
+    if not record:
+        try:
+            if may_alias:
+                _Walker(False)._charge(root)
+            return _plain(root, 0), None
+        except _Unusual:
+            pass
+    walker = _Walker(record)
+    return walker.document(root), walker
+
+
 def parse_text(text: str, *, record: bool, json_fallback: bool = False) -> tuple[list[ParsedDoc], list[Problem]]:
     """Parse every document of one file. Documents before a syntax error are kept."""
     docs: list[ParsedDoc] = []
     problems: list[Problem] = []
+    may_alias = "&" in text  # no anchor, no alias: nothing can expand
     try:
         for root in _compose(text):
-            walker = _Walker(record)
             try:
-                data = walker.document(root)
+                data, walker = _document(root, record, may_alias)
             except _Refused as refused:
                 problems.append(refused.problem)
                 continue
-            problems.extend(walker.problems)
-            docs.append(ParsedDoc(data, _pos(root.start_mark), walker.source_map))
+            if walker is not None:
+                problems.extend(walker.problems)
+            docs.append(ParsedDoc(data, _pos(root.start_mark), walker.source_map if walker else None))
     except yaml.MarkedYAMLError as err:
         if json_fallback and not docs:
             parsed = _json_only(text)

@@ -3,11 +3,16 @@
 `load_sources` reads and parses every input file once, without positions. `SourceFile.span` builds the
 file's source map on first use (a second, recording parse) so that only files with something to report
 pay for positions. This is the only module that turns a JSON Pointer into a line and column.
+
+Resources read from CloudFormation or Kubernetes are translated into the API shape. Their pointers live
+under a synthetic base `/~t<n>` (a token no real key produces: `~` is always escaped as `~0`), and the
+adapter registers, per document, where each translated node came from (`SourceFile.translate`).
+`original_pointer` maps such a pointer back to the user's document before any position is looked up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,13 @@ from typing import Any
 from meshlint.diagnostics import Finding, Position, parent_pointer
 from meshlint.load.files import InputFile, discover, read_text
 from meshlint.load.parse import ParsedDoc, SourceMap, parse_json, parse_text
+from meshlint.load.substitute import substitute_text
+
+TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
+
+
+def translated_base(index: int) -> str:
+    return f"{TRANSLATED}{index}"
 
 
 @dataclass
@@ -24,6 +36,7 @@ class SourceFile:
     docs: list[ParsedDoc] = field(default_factory=list)
     readable: bool = True  # False when reading or parsing failed somewhere in the file
     _maps: list[SourceMap] | None = None
+    _translations: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def display(self) -> str:
@@ -37,8 +50,27 @@ class SourceFile:
     def lines(self) -> list[str]:
         return self.text.splitlines() if self.text else []
 
+    def translate(self, doc: int, table: Mapping[str, str]) -> None:
+        """Register translated pointers (`/~t<n>/...`) of document `doc` -> pointers into the original."""
+        self._translations.setdefault(doc, {}).update(table)
+
+    def original_pointer(self, doc: int, pointer: str) -> str:
+        """`pointer` in the user's document: a translated pointer maps to its nearest registered ancestor."""
+        if not pointer.startswith(TRANSLATED):
+            return pointer
+        table = self._translations.get(doc, {})
+        probe = pointer
+        while probe:
+            if probe in table:
+                return table[probe]
+            probe = parent_pointer(probe)
+        return ""
+
     def span(self, doc: int, pointer: str, *, at_key: bool = False) -> Position:
         """Position of the value (or key) at `pointer`; the nearest enclosing node when it is absent."""
+        if pointer.startswith(TRANSLATED):
+            at_key = at_key and pointer in self._translations.get(doc, {})
+            pointer = self.original_pointer(doc, pointer)
         maps = self._source_maps()
         if doc >= len(maps) or doc >= len(self.docs):
             return Position(1, 1)
@@ -79,8 +111,11 @@ class Sources:
         return {f.display: f for f in self.files}
 
 
-def load_sources(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Sources:
-    """Read and parse every input. Raises UsageError only for paths that do not exist."""
+def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
+                 substitutions: Mapping[str, str] | None = None) -> Sources:
+    """Read and parse every input. Raises UsageError only for paths that do not exist.
+
+    `substitutions`: fill template placeholders in the text first (load.substitute, like envsubst)."""
     inputs, findings = discover(paths, exclude)
     files: list[SourceFile] = []
     for item in inputs:
@@ -90,6 +125,8 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = ()) -> Sources:
             files.append(SourceFile(item, None, readable=False))
             continue
         assert text is not None
+        if substitutions is not None:
+            text = substitute_text(text, substitutions)
         parse = parse_json if item.display.endswith(".json") else parse_text
         docs, problems = parse(text, record=False)
         for p in problems:

@@ -9,6 +9,7 @@ and cycle rules and the DOT writer all see the same edges.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,21 @@ class Target:
     weight: int
     port: int | None
     pointer: str
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\}")
+
+
+def has_placeholder(name: str) -> bool:
+    """Whether a name still carries a template or `Fn::Sub` placeholder (`${X}`, `$X`, `{{ x }}`), so its real
+    value is unknown."""
+    return _PLACEHOLDER.search(name) is not None
+
+
+def same_scope(one: Resource, other: Resource) -> bool:
+    """Whether two resources of one mesh may be compared: always, unless the mesh name is a placeholder
+    (`${MeshName}`), which unrelated templates share; then only resources of the same file."""
+    return not has_placeholder(one.mesh) or one.origin.path == other.origin.path
 
 
 def route_type(spec: RouteSpec | GatewayRouteSpec) -> str | None:
@@ -95,6 +111,8 @@ class MeshGraph:
     references: list[Reference] = field(default_factory=list)
     routes_by_router: dict[MeshKey, list[Route]] = field(default_factory=dict)
     routes_by_gateway: dict[MeshKey, list[GatewayRoute]] = field(default_factory=dict)
+    _paths: dict[tuple[str, str, bool], list[tuple[list[Hop], str]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, model: MeshModel) -> MeshGraph:
@@ -161,7 +179,15 @@ class MeshGraph:
         return None
 
     def service_paths(self, mesh: str, service: str, *, positive: bool = True) -> list[tuple[list[Hop], str]]:
-        """Every way `service` reaches a virtual node: (hops after the service, node name)."""
+        """Every way `service` reaches a virtual node: (hops after the service, node name). Read-only:
+        the lists are shared between callers (every client of a service asks the same question)."""
+        key = (mesh, service, positive)
+        cached = self._paths.get(key)
+        if cached is None:
+            cached = self._paths[key] = self._service_paths(mesh, service, positive)
+        return cached
+
+    def _service_paths(self, mesh: str, service: str, positive: bool) -> list[tuple[list[Hop], str]]:
         provider = self.provider(mesh, service)
         if isinstance(provider, VirtualNode):
             return [([], provider.name)]

@@ -2,18 +2,39 @@
 # change the generator and run `python scripts/gen_schemas.py`.
 """Frozen, typed views of App Mesh resource specs, one class per botocore structure shape.
 
-These models carry no length or range constraints: validate input against
-schemas/appmesh/<Kind>.schema.json first, then use them for typed access.
+The models carry the API's constraints (lengths, ranges, enums, exactly-one unions), so
+`Model.model_validate(data)` accepts only what schemas/appmesh/<Kind>.schema.json accepts:
+meshlint uses that as the fast path and asks the JSON Schema for the precise messages when it fails.
 """
 
-from typing import Literal, TypeAlias
+from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 
 class _Shape(BaseModel):
     # defer_build: each validator is built on first use, not at import (~30 ms of the import otherwise).
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, defer_build=True, regex_engine="python-re"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        # JSON Schema rejects an explicit null where a type is expected; an absent member is the only "None".
+        if isinstance(data, dict) and None in data.values():
+            raise ValueError("null is not a valid value")
+        return data
+
+
+class _Union(_Shape):
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _Union:
+        if len(self.model_fields_set) != 1:
+            raise ValueError("exactly one member must be set")
+        return self
 
 
 EgressFilterType: TypeAlias = Literal["ALLOW_ALL", "DROP_ALL"]
@@ -33,6 +54,52 @@ DnsResponseType: TypeAlias = Literal["LOADBALANCER", "ENDPOINTS"]
 VirtualGatewayPortProtocol: TypeAlias = Literal["http", "http2", "grpc"]
 VirtualGatewayListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
 DefaultGatewayRouteRewrite: TypeAlias = Literal["ENABLED", "DISABLED"]
+ResourceName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+PortNumber: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
+ListenerPort: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
+PercentInt: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
+HeaderMatch: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+MethodName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+HttpRetryPolicyEvent: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=25)]
+MaxRetries: TypeAlias = Annotated[StrictInt, Field(ge=0)]
+DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0)]
+HttpPathExact: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+HttpPathRegex: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+RoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
+FilePath: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+SubjectAlternativeName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=254)]
+MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+MaxConnections: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+MaxPendingRequests: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+HealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
+HealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
+HealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
+OutlierDetectionMaxEjectionPercent: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
+OutlierDetectionMaxServerErrors: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+JsonKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+JsonValue: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+TextFormat: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
+AwsCloudMapInstanceAttributeKey: TypeAlias = Annotated[
+    StrictStr, Field(min_length=1, max_length=255, pattern="^[a-zA-Z0-9!-~]+$")
+]
+AwsCloudMapInstanceAttributeValue: TypeAlias = Annotated[
+    StrictStr,
+    Field(min_length=1,
+    max_length=1024,
+    pattern="^([a-zA-Z0-9!-~][  a-zA-Z0-9!-~]*){0,1}[a-zA-Z0-9!-~]{0,1}$"),
+]
+AwsCloudMapName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+VirtualGatewayHealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
+VirtualGatewayHealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
+VirtualGatewayHealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
+ExactHostName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
+SuffixHostname: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
+HttpGatewayRoutePrefix: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+GatewayRoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
+TagKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+TagValue: TypeAlias = Annotated[StrictStr, Field(min_length=0, max_length=256)]
+AccountId: TypeAlias = Annotated[StrictStr, Field(min_length=12, max_length=12)]
 
 
 class EgressFilter(_Shape):
@@ -57,16 +124,16 @@ class MeshSpec(_Shape):
 class VirtualNodeServiceProvider(_Shape):
     """An object that represents a virtual node service provider."""
 
-    virtual_node_name: str = Field(alias="virtualNodeName")
+    virtual_node_name: ResourceName = Field(alias="virtualNodeName")
 
 
 class VirtualRouterServiceProvider(_Shape):
     """An object that represents a virtual node service provider."""
 
-    virtual_router_name: str = Field(alias="virtualRouterName")
+    virtual_router_name: ResourceName = Field(alias="virtualRouterName")
 
 
-class VirtualServiceProvider(_Shape):
+class VirtualServiceProvider(_Union):
     """An object that represents the provider for a virtual service."""
 
     virtual_node: VirtualNodeServiceProvider | None = Field(default=None, alias="virtualNode")
@@ -82,7 +149,7 @@ class VirtualServiceSpec(_Shape):
 class PortMapping(_Shape):
     """An object that represents a port mapping."""
 
-    port: int
+    port: PortNumber
     protocol: PortProtocol
 
 
@@ -101,66 +168,66 @@ class VirtualRouterSpec(_Shape):
 class WeightedTarget(_Shape):
     """An object that represents a target and its relative weight."""
 
-    port: int | None = None
-    virtual_node: str = Field(alias="virtualNode")
-    weight: int
+    port: ListenerPort | None = None
+    virtual_node: ResourceName = Field(alias="virtualNode")
+    weight: PercentInt
 
 
 class GrpcRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
-    weighted_targets: tuple[WeightedTarget, ...] = Field(alias="weightedTargets")
+    weighted_targets: WeightedTargets = Field(alias="weightedTargets")
 
 
 class MatchRange(_Shape):
     """An object that represents the range of values to match on."""
 
-    end: int
-    start: int
+    end: StrictInt
+    start: StrictInt
 
 
-class GrpcRouteMetadataMatchMethod(_Shape):
+class GrpcRouteMetadataMatchMethod(_Union):
     """An object that represents the match method."""
 
-    exact: str | None = None
-    prefix: str | None = None
+    exact: HeaderMatch | None = None
+    prefix: HeaderMatch | None = None
     range: MatchRange | None = None
-    regex: str | None = None
-    suffix: str | None = None
+    regex: HeaderMatch | None = None
+    suffix: HeaderMatch | None = None
 
 
 class GrpcRouteMetadata(_Shape):
     """An object that represents the match metadata for the route."""
 
-    invert: bool | None = None
+    invert: StrictBool | None = None
     match: GrpcRouteMetadataMatchMethod | None = None
-    name: str
+    name: HeaderName
 
 
 class GrpcRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
-    metadata: tuple[GrpcRouteMetadata, ...] | None = None
-    method_name: str | None = Field(default=None, alias="methodName")
-    port: int | None = None
-    service_name: str | None = Field(default=None, alias="serviceName")
+    metadata: GrpcRouteMetadataList | None = None
+    method_name: MethodName | None = Field(default=None, alias="methodName")
+    port: ListenerPort | None = None
+    service_name: StrictStr | None = Field(default=None, alias="serviceName")
 
 
 class Duration(_Shape):
     """An object that represents a duration of time."""
 
     unit: DurationUnit | None = None
-    value: int | None = None
+    value: DurationValue | None = None
 
 
 class GrpcRetryPolicy(_Shape):
     """An object that represents a retry policy."""
 
-    grpc_retry_events: tuple[GrpcRetryPolicyEvent, ...] | None = Field(default=None, alias="grpcRetryEvents")
-    http_retry_events: tuple[str, ...] | None = Field(default=None, alias="httpRetryEvents")
-    max_retries: int = Field(alias="maxRetries")
+    grpc_retry_events: GrpcRetryPolicyEvents | None = Field(default=None, alias="grpcRetryEvents")
+    http_retry_events: HttpRetryPolicyEvents | None = Field(default=None, alias="httpRetryEvents")
+    max_retries: MaxRetries = Field(alias="maxRetries")
     per_retry_timeout: Duration = Field(alias="perRetryTimeout")
-    tcp_retry_events: tuple[TcpRetryPolicyEvent, ...] | None = Field(default=None, alias="tcpRetryEvents")
+    tcp_retry_events: TcpRetryPolicyEvents | None = Field(default=None, alias="tcpRetryEvents")
 
 
 class GrpcTimeout(_Shape):
@@ -182,66 +249,66 @@ class GrpcRoute(_Shape):
 class HttpRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
-    weighted_targets: tuple[WeightedTarget, ...] = Field(alias="weightedTargets")
+    weighted_targets: WeightedTargets = Field(alias="weightedTargets")
 
 
-class HeaderMatchMethod(_Shape):
+class HeaderMatchMethod(_Union):
     """An object that represents the method and value to match with the header value sent in a request."""
 
-    exact: str | None = None
-    prefix: str | None = None
+    exact: HeaderMatch | None = None
+    prefix: HeaderMatch | None = None
     range: MatchRange | None = None
-    regex: str | None = None
-    suffix: str | None = None
+    regex: HeaderMatch | None = None
+    suffix: HeaderMatch | None = None
 
 
 class HttpRouteHeader(_Shape):
     """An object that represents the HTTP header in the request."""
 
-    invert: bool | None = None
+    invert: StrictBool | None = None
     match: HeaderMatchMethod | None = None
-    name: str
+    name: HeaderName
 
 
 class HttpPathMatch(_Shape):
     """An object representing the path to match in the request."""
 
-    exact: str | None = None
-    regex: str | None = None
+    exact: HttpPathExact | None = None
+    regex: HttpPathRegex | None = None
 
 
 class QueryParameterMatch(_Shape):
     """An object representing the query parameter to match."""
 
-    exact: str | None = None
+    exact: StrictStr | None = None
 
 
 class HttpQueryParameter(_Shape):
     """An object that represents the query parameter in the request."""
 
     match: QueryParameterMatch | None = None
-    name: str
+    name: StrictStr
 
 
 class HttpRouteMatch(_Shape):
     """An object that represents the requirements for a route to match HTTP requests for a virtual router."""
 
-    headers: tuple[HttpRouteHeader, ...] | None = None
+    headers: HttpRouteHeaders | None = None
     method: HttpMethod | None = None
     path: HttpPathMatch | None = None
-    port: int | None = None
-    prefix: str | None = None
-    query_parameters: tuple[HttpQueryParameter, ...] | None = Field(default=None, alias="queryParameters")
+    port: ListenerPort | None = None
+    prefix: StrictStr | None = None
+    query_parameters: HttpQueryParameters | None = Field(default=None, alias="queryParameters")
     scheme: HttpScheme | None = None
 
 
 class HttpRetryPolicy(_Shape):
     """An object that represents a retry policy."""
 
-    http_retry_events: tuple[str, ...] | None = Field(default=None, alias="httpRetryEvents")
-    max_retries: int = Field(alias="maxRetries")
+    http_retry_events: HttpRetryPolicyEvents | None = Field(default=None, alias="httpRetryEvents")
+    max_retries: MaxRetries = Field(alias="maxRetries")
     per_retry_timeout: Duration = Field(alias="perRetryTimeout")
-    tcp_retry_events: tuple[TcpRetryPolicyEvent, ...] | None = Field(default=None, alias="tcpRetryEvents")
+    tcp_retry_events: TcpRetryPolicyEvents | None = Field(default=None, alias="tcpRetryEvents")
 
 
 class HttpTimeout(_Shape):
@@ -263,13 +330,13 @@ class HttpRoute(_Shape):
 class TcpRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
-    weighted_targets: tuple[WeightedTarget, ...] = Field(alias="weightedTargets")
+    weighted_targets: WeightedTargets = Field(alias="weightedTargets")
 
 
 class TcpRouteMatch(_Shape):
     """An object representing the TCP route to match."""
 
-    port: int | None = None
+    port: ListenerPort | None = None
 
 
 class TcpTimeout(_Shape):
@@ -292,24 +359,24 @@ class RouteSpec(_Shape):
     grpc_route: GrpcRoute | None = Field(default=None, alias="grpcRoute")
     http2_route: HttpRoute | None = Field(default=None, alias="http2Route")
     http_route: HttpRoute | None = Field(default=None, alias="httpRoute")
-    priority: int | None = None
+    priority: RoutePriority | None = None
     tcp_route: TcpRoute | None = Field(default=None, alias="tcpRoute")
 
 
 class ListenerTlsFileCertificate(_Shape):
     """An object that represents a local file certificate."""
 
-    certificate_chain: str = Field(alias="certificateChain")
-    private_key: str = Field(alias="privateKey")
+    certificate_chain: FilePath = Field(alias="certificateChain")
+    private_key: FilePath = Field(alias="privateKey")
 
 
 class ListenerTlsSdsCertificate(_Shape):
     """An object that represents the listener's Secret Discovery Service certificate."""
 
-    secret_name: str = Field(alias="secretName")
+    secret_name: StrictStr = Field(alias="secretName")
 
 
-class ClientTlsCertificate(_Shape):
+class ClientTlsCertificate(_Union):
     """An object that represents the client's certificate."""
 
     file: ListenerTlsFileCertificate | None = None
@@ -321,7 +388,7 @@ class SubjectAlternativeNameMatchers(_Shape):
     Security (TLS) certificate can be matched.
     """
 
-    exact: tuple[str, ...]
+    exact: tuple[SubjectAlternativeName, ...]
 
 
 class SubjectAlternativeNames(_Shape):
@@ -335,7 +402,7 @@ class TlsValidationContextAcmTrust(_Shape):
     Certificate Manager certificate.
     """
 
-    certificate_authority_arns: tuple[str, ...] = Field(alias="certificateAuthorityArns")
+    certificate_authority_arns: CertificateAuthorityArns = Field(alias="certificateAuthorityArns")
 
 
 class TlsValidationContextFileTrust(_Shape):
@@ -343,7 +410,7 @@ class TlsValidationContextFileTrust(_Shape):
     file.
     """
 
-    certificate_chain: str = Field(alias="certificateChain")
+    certificate_chain: FilePath = Field(alias="certificateChain")
 
 
 class TlsValidationContextSdsTrust(_Shape):
@@ -351,10 +418,10 @@ class TlsValidationContextSdsTrust(_Shape):
     context trust.
     """
 
-    secret_name: str = Field(alias="secretName")
+    secret_name: StrictStr = Field(alias="secretName")
 
 
-class TlsValidationContextTrust(_Shape):
+class TlsValidationContextTrust(_Union):
     """An object that represents a Transport Layer Security (TLS) validation context trust."""
 
     acm: TlsValidationContextAcmTrust | None = None
@@ -377,8 +444,8 @@ class ClientPolicyTls(_Shape):
     """A reference to an object that represents a Transport Layer Security (TLS) client policy."""
 
     certificate: ClientTlsCertificate | None = None
-    enforce: bool | None = None
-    ports: tuple[int, ...] | None = None
+    enforce: StrictBool | None = None
+    ports: tuple[PortNumber, ...] | None = None
     validation: TlsValidationContext
 
 
@@ -398,10 +465,10 @@ class VirtualServiceBackend(_Shape):
     """An object that represents a virtual service backend for a virtual node."""
 
     client_policy: ClientPolicy | None = Field(default=None, alias="clientPolicy")
-    virtual_service_name: str = Field(alias="virtualServiceName")
+    virtual_service_name: StrictStr = Field(alias="virtualServiceName")
 
 
-class Backend(_Shape):
+class Backend(_Union):
     """An object that represents the backends that a virtual node is expected to send outbound traffic to."""
 
     virtual_service: VirtualServiceBackend | None = Field(default=None, alias="virtualService")
@@ -410,29 +477,29 @@ class Backend(_Shape):
 class VirtualNodeGrpcConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_requests: int = Field(alias="maxRequests")
+    max_requests: MaxRequests = Field(alias="maxRequests")
 
 
 class VirtualNodeHttpConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_connections: int = Field(alias="maxConnections")
-    max_pending_requests: int | None = Field(default=None, alias="maxPendingRequests")
+    max_connections: MaxConnections = Field(alias="maxConnections")
+    max_pending_requests: MaxPendingRequests | None = Field(default=None, alias="maxPendingRequests")
 
 
 class VirtualNodeHttp2ConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_requests: int = Field(alias="maxRequests")
+    max_requests: MaxRequests = Field(alias="maxRequests")
 
 
 class VirtualNodeTcpConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_connections: int = Field(alias="maxConnections")
+    max_connections: MaxConnections = Field(alias="maxConnections")
 
 
-class VirtualNodeConnectionPool(_Shape):
+class VirtualNodeConnectionPool(_Union):
     """An object that represents the type of virtual node connection pool."""
 
     grpc: VirtualNodeGrpcConnectionPool | None = None
@@ -444,13 +511,13 @@ class VirtualNodeConnectionPool(_Shape):
 class HealthCheckPolicy(_Shape):
     """An object that represents the health check policy for a virtual node's listener."""
 
-    healthy_threshold: int = Field(alias="healthyThreshold")
-    interval_millis: int = Field(alias="intervalMillis")
-    path: str | None = None
-    port: int | None = None
+    healthy_threshold: HealthCheckThreshold = Field(alias="healthyThreshold")
+    interval_millis: HealthCheckIntervalMillis = Field(alias="intervalMillis")
+    path: StrictStr | None = None
+    port: PortNumber | None = None
     protocol: PortProtocol
-    timeout_millis: int = Field(alias="timeoutMillis")
-    unhealthy_threshold: int = Field(alias="unhealthyThreshold")
+    timeout_millis: HealthCheckTimeoutMillis = Field(alias="timeoutMillis")
+    unhealthy_threshold: HealthCheckThreshold = Field(alias="unhealthyThreshold")
 
 
 class OutlierDetection(_Shape):
@@ -458,11 +525,11 @@ class OutlierDetection(_Shape):
 
     base_ejection_duration: Duration = Field(alias="baseEjectionDuration")
     interval: Duration
-    max_ejection_percent: int = Field(alias="maxEjectionPercent")
-    max_server_errors: int = Field(alias="maxServerErrors")
+    max_ejection_percent: OutlierDetectionMaxEjectionPercent = Field(alias="maxEjectionPercent")
+    max_server_errors: OutlierDetectionMaxServerErrors = Field(alias="maxServerErrors")
 
 
-class ListenerTimeout(_Shape):
+class ListenerTimeout(_Union):
     """An object that represents timeouts for different protocols."""
 
     grpc: GrpcTimeout | None = None
@@ -474,10 +541,10 @@ class ListenerTimeout(_Shape):
 class ListenerTlsAcmCertificate(_Shape):
     """An object that represents an Certificate Manager certificate."""
 
-    certificate_arn: str = Field(alias="certificateArn")
+    certificate_arn: StrictStr = Field(alias="certificateArn")
 
 
-class ListenerTlsCertificate(_Shape):
+class ListenerTlsCertificate(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) certificate."""
 
     acm: ListenerTlsAcmCertificate | None = None
@@ -485,7 +552,7 @@ class ListenerTlsCertificate(_Shape):
     sds: ListenerTlsSdsCertificate | None = None
 
 
-class ListenerTlsValidationContextTrust(_Shape):
+class ListenerTlsValidationContextTrust(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) validation context trust."""
 
     file: TlsValidationContextFileTrust | None = None
@@ -523,25 +590,25 @@ class Listener(_Shape):
 class JsonFormatRef(_Shape):
     """An object that represents the key value pairs for the JSON."""
 
-    key: str
-    value: str
+    key: JsonKey
+    value: JsonValue
 
 
-class LoggingFormat(_Shape):
+class LoggingFormat(_Union):
     """An object that represents the format for the logs."""
 
     json_: tuple[JsonFormatRef, ...] | None = Field(default=None, alias="json")
-    text: str | None = None
+    text: TextFormat | None = None
 
 
 class FileAccessLog(_Shape):
     """An object that represents an access log file."""
 
     format: LoggingFormat | None = None
-    path: str
+    path: FilePath
 
 
-class AccessLog(_Shape):
+class AccessLog(_Union):
     """An object that represents the access logging information for a virtual node."""
 
     file: FileAccessLog | None = None
@@ -556,8 +623,8 @@ class Logging(_Shape):
 class AwsCloudMapInstanceAttribute(_Shape):
     """An object that represents the Cloud Map attribute information for your virtual node."""
 
-    key: str
-    value: str
+    key: AwsCloudMapInstanceAttributeKey
+    value: AwsCloudMapInstanceAttributeValue
 
 
 class AwsCloudMapServiceDiscovery(_Shape):
@@ -565,19 +632,19 @@ class AwsCloudMapServiceDiscovery(_Shape):
 
     attributes: tuple[AwsCloudMapInstanceAttribute, ...] | None = None
     ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
-    namespace_name: str = Field(alias="namespaceName")
-    service_name: str = Field(alias="serviceName")
+    namespace_name: AwsCloudMapName = Field(alias="namespaceName")
+    service_name: AwsCloudMapName = Field(alias="serviceName")
 
 
 class DnsServiceDiscovery(_Shape):
     """An object that represents the DNS service discovery information for your virtual node."""
 
-    hostname: str
+    hostname: StrictStr
     ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
     response_type: DnsResponseType | None = Field(default=None, alias="responseType")
 
 
-class ServiceDiscovery(_Shape):
+class ServiceDiscovery(_Union):
     """An object that represents the service discovery information for a virtual node."""
 
     aws_cloud_map: AwsCloudMapServiceDiscovery | None = Field(default=None, alias="awsCloudMap")
@@ -597,8 +664,8 @@ class VirtualNodeSpec(_Shape):
 class VirtualGatewayListenerTlsFileCertificate(_Shape):
     """An object that represents a local file certificate."""
 
-    certificate_chain: str = Field(alias="certificateChain")
-    private_key: str = Field(alias="privateKey")
+    certificate_chain: FilePath = Field(alias="certificateChain")
+    private_key: FilePath = Field(alias="privateKey")
 
 
 class VirtualGatewayListenerTlsSdsCertificate(_Shape):
@@ -606,10 +673,10 @@ class VirtualGatewayListenerTlsSdsCertificate(_Shape):
     proxy must be configured with a local SDS provider via a Unix Domain Socket.
     """
 
-    secret_name: str = Field(alias="secretName")
+    secret_name: StrictStr = Field(alias="secretName")
 
 
-class VirtualGatewayClientTlsCertificate(_Shape):
+class VirtualGatewayClientTlsCertificate(_Union):
     """An object that represents the virtual gateway's client's Transport Layer Security (TLS) certificate."""
 
     file: VirtualGatewayListenerTlsFileCertificate | None = None
@@ -621,7 +688,9 @@ class VirtualGatewayTlsValidationContextAcmTrust(_Shape):
     Certificate Manager certificate.
     """
 
-    certificate_authority_arns: tuple[str, ...] = Field(alias="certificateAuthorityArns")
+    certificate_authority_arns: VirtualGatewayCertificateAuthorityArns = Field(
+        alias="certificateAuthorityArns"
+    )
 
 
 class VirtualGatewayTlsValidationContextFileTrust(_Shape):
@@ -629,7 +698,7 @@ class VirtualGatewayTlsValidationContextFileTrust(_Shape):
     file.
     """
 
-    certificate_chain: str = Field(alias="certificateChain")
+    certificate_chain: FilePath = Field(alias="certificateChain")
 
 
 class VirtualGatewayTlsValidationContextSdsTrust(_Shape):
@@ -637,10 +706,10 @@ class VirtualGatewayTlsValidationContextSdsTrust(_Shape):
     Discovery Service validation context trust.
     """
 
-    secret_name: str = Field(alias="secretName")
+    secret_name: StrictStr = Field(alias="secretName")
 
 
-class VirtualGatewayTlsValidationContextTrust(_Shape):
+class VirtualGatewayTlsValidationContextTrust(_Union):
     """An object that represents a Transport Layer Security (TLS) validation context trust."""
 
     acm: VirtualGatewayTlsValidationContextAcmTrust | None = None
@@ -661,8 +730,8 @@ class VirtualGatewayClientPolicyTls(_Shape):
     """An object that represents a Transport Layer Security (TLS) client policy."""
 
     certificate: VirtualGatewayClientTlsCertificate | None = None
-    enforce: bool | None = None
-    ports: tuple[int, ...] | None = None
+    enforce: StrictBool | None = None
+    ports: tuple[PortNumber, ...] | None = None
     validation: VirtualGatewayTlsValidationContext
 
 
@@ -681,23 +750,23 @@ class VirtualGatewayBackendDefaults(_Shape):
 class VirtualGatewayGrpcConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_requests: int = Field(alias="maxRequests")
+    max_requests: MaxRequests = Field(alias="maxRequests")
 
 
 class VirtualGatewayHttpConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_connections: int = Field(alias="maxConnections")
-    max_pending_requests: int | None = Field(default=None, alias="maxPendingRequests")
+    max_connections: MaxConnections = Field(alias="maxConnections")
+    max_pending_requests: MaxPendingRequests | None = Field(default=None, alias="maxPendingRequests")
 
 
 class VirtualGatewayHttp2ConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
-    max_requests: int = Field(alias="maxRequests")
+    max_requests: MaxRequests = Field(alias="maxRequests")
 
 
-class VirtualGatewayConnectionPool(_Shape):
+class VirtualGatewayConnectionPool(_Union):
     """An object that represents the type of virtual gateway connection pool."""
 
     grpc: VirtualGatewayGrpcConnectionPool | None = None
@@ -708,29 +777,29 @@ class VirtualGatewayConnectionPool(_Shape):
 class VirtualGatewayHealthCheckPolicy(_Shape):
     """An object that represents the health check policy for a virtual gateway's listener."""
 
-    healthy_threshold: int = Field(alias="healthyThreshold")
-    interval_millis: int = Field(alias="intervalMillis")
-    path: str | None = None
-    port: int | None = None
+    healthy_threshold: VirtualGatewayHealthCheckThreshold = Field(alias="healthyThreshold")
+    interval_millis: VirtualGatewayHealthCheckIntervalMillis = Field(alias="intervalMillis")
+    path: StrictStr | None = None
+    port: PortNumber | None = None
     protocol: VirtualGatewayPortProtocol
-    timeout_millis: int = Field(alias="timeoutMillis")
-    unhealthy_threshold: int = Field(alias="unhealthyThreshold")
+    timeout_millis: VirtualGatewayHealthCheckTimeoutMillis = Field(alias="timeoutMillis")
+    unhealthy_threshold: VirtualGatewayHealthCheckThreshold = Field(alias="unhealthyThreshold")
 
 
 class VirtualGatewayPortMapping(_Shape):
     """An object that represents a port mapping."""
 
-    port: int
+    port: PortNumber
     protocol: VirtualGatewayPortProtocol
 
 
 class VirtualGatewayListenerTlsAcmCertificate(_Shape):
     """An object that represents an Certificate Manager certificate."""
 
-    certificate_arn: str = Field(alias="certificateArn")
+    certificate_arn: StrictStr = Field(alias="certificateArn")
 
 
-class VirtualGatewayListenerTlsCertificate(_Shape):
+class VirtualGatewayListenerTlsCertificate(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) certificate."""
 
     acm: VirtualGatewayListenerTlsAcmCertificate | None = None
@@ -738,7 +807,7 @@ class VirtualGatewayListenerTlsCertificate(_Shape):
     sds: VirtualGatewayListenerTlsSdsCertificate | None = None
 
 
-class VirtualGatewayListenerTlsValidationContextTrust(_Shape):
+class VirtualGatewayListenerTlsValidationContextTrust(_Union):
     """An object that represents a virtual gateway's listener's Transport Layer Security (TLS) validation
     context trust.
     """
@@ -779,10 +848,10 @@ class VirtualGatewayFileAccessLog(_Shape):
     """An object that represents an access log file."""
 
     format: LoggingFormat | None = None
-    path: str
+    path: FilePath
 
 
-class VirtualGatewayAccessLog(_Shape):
+class VirtualGatewayAccessLog(_Union):
     """The access log configuration for a virtual gateway."""
 
     file: VirtualGatewayFileAccessLog | None = None
@@ -819,13 +888,13 @@ class GrpcGatewayRouteRewrite(_Shape):
 class GatewayRouteVirtualService(_Shape):
     """An object that represents the virtual service that traffic is routed to."""
 
-    virtual_service_name: str = Field(alias="virtualServiceName")
+    virtual_service_name: ResourceName = Field(alias="virtualServiceName")
 
 
 class GatewayRouteTarget(_Shape):
     """An object that represents a gateway route target."""
 
-    port: int | None = None
+    port: ListenerPort | None = None
     virtual_service: GatewayRouteVirtualService = Field(alias="virtualService")
 
 
@@ -839,35 +908,35 @@ class GrpcGatewayRouteAction(_Shape):
 class GatewayRouteHostnameMatch(_Shape):
     """An object representing the gateway route host name to match."""
 
-    exact: str | None = None
-    suffix: str | None = None
+    exact: ExactHostName | None = None
+    suffix: SuffixHostname | None = None
 
 
-class GrpcMetadataMatchMethod(_Shape):
+class GrpcMetadataMatchMethod(_Union):
     """An object representing the method header to be matched."""
 
-    exact: str | None = None
-    prefix: str | None = None
+    exact: HeaderMatch | None = None
+    prefix: HeaderMatch | None = None
     range: MatchRange | None = None
-    regex: str | None = None
-    suffix: str | None = None
+    regex: HeaderMatch | None = None
+    suffix: HeaderMatch | None = None
 
 
 class GrpcGatewayRouteMetadata(_Shape):
     """An object representing the metadata of the gateway route."""
 
-    invert: bool | None = None
+    invert: StrictBool | None = None
     match: GrpcMetadataMatchMethod | None = None
-    name: str
+    name: HeaderName
 
 
 class GrpcGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
     hostname: GatewayRouteHostnameMatch | None = None
-    metadata: tuple[GrpcGatewayRouteMetadata, ...] | None = None
-    port: int | None = None
-    service_name: str | None = Field(default=None, alias="serviceName")
+    metadata: GrpcGatewayRouteMetadataList | None = None
+    port: ListenerPort | None = None
+    service_name: StrictStr | None = Field(default=None, alias="serviceName")
 
 
 class GrpcGatewayRoute(_Shape):
@@ -880,14 +949,14 @@ class GrpcGatewayRoute(_Shape):
 class HttpGatewayRoutePathRewrite(_Shape):
     """An object that represents the path to rewrite."""
 
-    exact: str | None = None
+    exact: HttpPathExact | None = None
 
 
 class HttpGatewayRoutePrefixRewrite(_Shape):
     """An object representing the beginning characters of the route to rewrite."""
 
     default_prefix: DefaultGatewayRouteRewrite | None = Field(default=None, alias="defaultPrefix")
-    value: str | None = None
+    value: HttpGatewayRoutePrefix | None = None
 
 
 class HttpGatewayRouteRewrite(_Shape):
@@ -908,21 +977,21 @@ class HttpGatewayRouteAction(_Shape):
 class HttpGatewayRouteHeader(_Shape):
     """An object that represents the HTTP header in the gateway route."""
 
-    invert: bool | None = None
+    invert: StrictBool | None = None
     match: HeaderMatchMethod | None = None
-    name: str
+    name: HeaderName
 
 
 class HttpGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
-    headers: tuple[HttpGatewayRouteHeader, ...] | None = None
+    headers: HttpGatewayRouteHeaders | None = None
     hostname: GatewayRouteHostnameMatch | None = None
     method: HttpMethod | None = None
     path: HttpPathMatch | None = None
-    port: int | None = None
-    prefix: str | None = None
-    query_parameters: tuple[HttpQueryParameter, ...] | None = Field(default=None, alias="queryParameters")
+    port: ListenerPort | None = None
+    prefix: StrictStr | None = None
+    query_parameters: HttpQueryParameters | None = Field(default=None, alias="queryParameters")
 
 
 class HttpGatewayRoute(_Shape):
@@ -938,14 +1007,112 @@ class GatewayRouteSpec(_Shape):
     grpc_route: GrpcGatewayRoute | None = Field(default=None, alias="grpcRoute")
     http2_route: HttpGatewayRoute | None = Field(default=None, alias="http2Route")
     http_route: HttpGatewayRoute | None = Field(default=None, alias="httpRoute")
-    priority: int | None = None
+    priority: GatewayRoutePriority | None = None
 
 
 class TagRef(_Shape):
     """Optional metadata that you apply to a resource to assist with categorization and organization."""
 
-    key: str
-    value: str
+    key: TagKey
+    value: TagValue
+
+
+class MeshDocument(_Shape):
+    """The Mesh document around its spec, as CreateMesh accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    spec: dict[str, Any] | None = None
+    tags: TagList | None = None
+
+
+class VirtualServiceDocument(_Shape):
+    """The VirtualService document around its spec, as CreateVirtualService accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_service_name: StrictStr = Field(alias="virtualServiceName")
+
+
+class VirtualRouterDocument(_Shape):
+    """The VirtualRouter document around its spec, as CreateVirtualRouter accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_router_name: ResourceName = Field(alias="virtualRouterName")
+
+
+class RouteDocument(_Shape):
+    """The Route document around its spec, as CreateRoute accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    route_name: ResourceName = Field(alias="routeName")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_router_name: ResourceName = Field(alias="virtualRouterName")
+
+
+class VirtualNodeDocument(_Shape):
+    """The VirtualNode document around its spec, as CreateVirtualNode accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_node_name: ResourceName = Field(alias="virtualNodeName")
+
+
+class VirtualGatewayDocument(_Shape):
+    """The VirtualGateway document around its spec, as CreateVirtualGateway accepts it (without clientToken)."""
+
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
+
+
+class GatewayRouteDocument(_Shape):
+    """The GatewayRoute document around its spec, as CreateGatewayRoute accepts it (without clientToken)."""
+
+    gateway_route_name: ResourceName = Field(alias="gatewayRouteName")
+    mesh_name: ResourceName = Field(alias="meshName")
+    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    spec: dict[str, Any]
+    tags: TagList | None = None
+    virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
+
+
+WeightedTargets: TypeAlias = Annotated[tuple[WeightedTarget, ...], Field(min_length=1, max_length=10)]
+GrpcRouteMetadataList: TypeAlias = Annotated[
+    tuple[GrpcRouteMetadata, ...], Field(min_length=1, max_length=10)
+]
+GrpcRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[GrpcRetryPolicyEvent, ...], Field(min_length=1, max_length=5)
+]
+HttpRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[HttpRetryPolicyEvent, ...], Field(min_length=1, max_length=25)
+]
+TcpRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[TcpRetryPolicyEvent, ...], Field(min_length=1, max_length=1)
+]
+HttpRouteHeaders: TypeAlias = Annotated[tuple[HttpRouteHeader, ...], Field(min_length=1, max_length=10)]
+HttpQueryParameters: TypeAlias = Annotated[tuple[HttpQueryParameter, ...], Field(min_length=1, max_length=10)]
+CertificateAuthorityArns: TypeAlias = Annotated[tuple[StrictStr, ...], Field(min_length=1, max_length=3)]
+VirtualGatewayCertificateAuthorityArns: TypeAlias = Annotated[
+    tuple[StrictStr, ...], Field(min_length=1, max_length=3)
+]
+GrpcGatewayRouteMetadataList: TypeAlias = Annotated[
+    tuple[GrpcGatewayRouteMetadata, ...], Field(min_length=1, max_length=10)
+]
+HttpGatewayRouteHeaders: TypeAlias = Annotated[
+    tuple[HttpGatewayRouteHeader, ...], Field(min_length=1, max_length=10)
+]
+TagList: TypeAlias = Annotated[tuple[TagRef, ...], Field(min_length=0, max_length=50)]
 
 
 SPEC_BY_KIND: dict[str, type[_Shape]] = {
@@ -956,4 +1123,14 @@ SPEC_BY_KIND: dict[str, type[_Shape]] = {
     "VirtualNode": VirtualNodeSpec,
     "VirtualGateway": VirtualGatewaySpec,
     "GatewayRoute": GatewayRouteSpec,
+}
+
+DOCUMENT_BY_KIND: dict[str, type[_Shape]] = {
+    "Mesh": MeshDocument,
+    "VirtualService": VirtualServiceDocument,
+    "VirtualRouter": VirtualRouterDocument,
+    "Route": RouteDocument,
+    "VirtualNode": VirtualNodeDocument,
+    "VirtualGateway": VirtualGatewayDocument,
+    "GatewayRoute": GatewayRouteDocument,
 }

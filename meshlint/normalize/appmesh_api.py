@@ -6,12 +6,16 @@ output wraps the same object under a kind key (`{"virtualNode": {...}, }`) with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from pydantic import ValidationError
 
 from meshlint.diagnostics import Finding, ResourceRef, join_pointer
 from meshlint.load import schema
 from meshlint.model.entities import Origin
+from meshlint.model.spec import DOCUMENT_BY_KIND, SPEC_BY_KIND
 
 # Most specific first: a Route also has virtualRouterName, a GatewayRoute also has virtualGatewayName.
 KIND_BY_NAME_KEY = (
@@ -45,6 +49,13 @@ class RawResource:
     data: dict[str, Any]
     origin: Origin
     valid: bool
+    spec: Any = None  # the typed spec, when the fast path already built it
+    # translated pointer -> pointer into the original document, for resources read from CloudFormation or
+    # Kubernetes (their origin.base is a load.sources.translated_base); empty for the native format
+    translation: Mapping[str, str] = field(default_factory=dict)
+
+    def translated(self, table: Mapping[str, str]) -> RawResource:
+        return replace(self, translation=dict(table))
 
     @property
     def qualified_name(self) -> str:
@@ -83,8 +94,26 @@ def looks_like_fragment(data: Any) -> bool:
     return False
 
 
+def typed_spec(kind: str, obj: dict[str, Any]) -> Any:
+    """The spec as the typed model when the whole document is valid, else None.
+
+    The generated models carry the API's constraints and accept exactly what the JSON Schema accepts
+    (tests/unit/test_generated_schemas.py), at a fraction of the cost; the schema is asked only for the
+    messages when this fails, so clean meshes never import jsonschema.
+    """
+    data = obj.get("spec", {} if kind == "Mesh" else None)
+    if not isinstance(data, dict):
+        return None
+    try:
+        DOCUMENT_BY_KIND[kind].model_validate(obj)
+        return SPEC_BY_KIND[kind].model_validate(data)
+    except ValidationError:
+        return None
+
+
 def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
-    problems = schema.check(kind, obj, origin.base)
+    spec = typed_spec(kind, obj)
+    problems = [] if spec is not None else schema.check(kind, obj, origin.base)
     findings = [
         Finding("schema", p.message, origin.path, p.pointer, origin.doc, p.help, at_key=p.at_key)
         for p in problems
@@ -100,6 +129,7 @@ def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawRe
         data=obj,
         origin=origin,
         valid=not problems,
+        spec=spec,
     )
     ref = resource.ref
     return resource, [_with_resource(f, ref) for f in findings]
@@ -120,7 +150,8 @@ def fragment_finding(data: dict[str, Any], origin: Origin) -> Finding:
         f"{what}spec without meshName or a resource name: an AWS CLI --cli-input-json fragment whose names "
         "were passed as command-line flags",
         origin.path, origin.pointer("spec") if spec is not None else "", origin.doc,
-        help=f"add meshName and {name_key} beside spec so the resource can be checked",
+        help=f"add meshName and {name_key} beside spec, or name the file on the command line with "
+             f"--name-fragment {origin.path}={guess or 'KIND'}:MESH/NAME (see README, Input formats)",
     )
 
 

@@ -5,8 +5,20 @@ the compiler during `meshlint build`; they have catalogue entries but no functio
 """
 
 from meshlint.analyze.context import RuleFn, registered
-from meshlint.analyze.rules import references, routing, tls, topology  # noqa: F401  (registers)
+from meshlint.analyze.rules import (  # noqa: F401  (registers)
+    identity,
+    mtls,
+    readiness,
+    references,
+    resilience,
+    routing,
+    tls,
+    topology,
+    traffic,
+)
 
-LOADER_RULES = frozenset({"parse-error", "schema", "ignored-input"})
+LOADER_RULES = frozenset({"parse-error", "schema", "ignored-input", "template-placeholder", "unresolved-value"})
 BUILD_RULES = frozenset({"not-compilable"})
+# reported by the engine about `# meshlint: disable=...` suppressions (analyze/suppressions.py)
+SUPPRESSION_RULES = frozenset({"unused-suppression", "suppression-without-reason"})
 RULES: dict[str, RuleFn] = registered()

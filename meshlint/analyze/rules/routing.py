@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from meshlint.analyze.context import RuleContext, finding, rule
-from meshlint.diagnostics import Finding, parent_pointer
-from meshlint.model.graph import route_targets
+from meshlint.diagnostics import Finding, Fix, join_pointer, parent_pointer
+from meshlint.model.graph import Target, route_targets
 
 
 def largest_remainder(weights: list[int], total: int = 100) -> list[int]:
@@ -34,18 +35,28 @@ def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
         if not targets:
             continue
         total = sum(t.weight for t in targets)
-        if total == 100:
-            continue
+        if total == 100 or total == 0 or total > 100:
+            continue  # 0 and above 100 are rejected outright: weights-invalid reports them
         pointer = parent_pointer(targets[0].pointer)
         message = f"weights of route {route.qualified_name!r} add up to {total}, not 100"
-        if total == 0:
-            help_text = "no target would get traffic, and Envoy rejects a split whose weights are all 0"
-        else:
-            applied = ", ".join(f"{t.node} {_percent(t.weight * 100 / total)}" for t in targets)
-            fixed = ", ".join(f"{t.node}: {w}" for t, w in zip(targets, largest_remainder(
-                [t.weight for t in targets]), strict=True))
-            if total > 100:
-                help_text = f"App Mesh rejects a total above 100; to keep the ratio ({applied}) write {fixed}"
-            else:
-                help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"
-        yield finding("weights-sum", route, pointer, message, help_text)
+        applied, fixed = split_texts(targets)
+        help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"
+        yield replace(finding("weights-sum", route, pointer, message, help_text), fix=_weights_fix(route.origin.doc,
+                                                                                                   targets))
+
+
+def _weights_fix(doc: int, targets: list[Target]) -> Fix:
+    """The same split, written as percentages (`meshlint check --fix`): safe, App Mesh routes exactly as now."""
+    weights = largest_remainder([t.weight for t in targets])
+    edits = tuple((join_pointer(t.pointer, "weight"), w) for t, w in zip(targets, weights, strict=True))
+    return Fix(f"weights as percentages: {', '.join(f'{t.node}: {w}' for t, w in zip(targets, weights, strict=True))}",
+               doc, edits)
+
+
+def split_texts(targets: list[Target]) -> tuple[str, str]:
+    """The split App Mesh applies ('v1 88.9%, v2 11.1%') and the weights that say it ('v1: 89, v2: 11')."""
+    total = sum(t.weight for t in targets)
+    applied = ", ".join(f"{t.node} {_percent(t.weight * 100 / total)}" for t in targets)
+    fixed = ", ".join(f"{t.node}: {w}" for t, w in zip(targets, largest_remainder(
+        [t.weight for t in targets]), strict=True))
+    return applied, fixed

@@ -1,0 +1,148 @@
+"""TLS pairing between a client's policy and the listeners it reaches: mtls-client-cert-missing,
+san-mismatch.
+
+App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/mutual-tls.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from meshlint.analyze.context import RuleContext, finding, rule
+from meshlint.diagnostics import Finding
+from meshlint.model.entities import Resource, VirtualNode
+from meshlint.model.graph import gateway_route_target, has_placeholder, same_scope
+
+
+@dataclass(frozen=True)
+class Call:
+    """One client calling one virtual service under one client TLS policy."""
+
+    client: Resource  # virtual node or virtual gateway
+    service: str
+    tls: Any  # ClientPolicyTls | VirtualGatewayClientPolicyTls
+    tls_pointer: str  # pointer of the policy's `tls` block
+
+
+def _what(resource: Resource) -> str:
+    return f"{'virtual node' if resource.kind == 'VirtualNode' else 'virtual gateway'} {resource.name!r}"
+
+
+def _calls(ctx: RuleContext) -> Iterator[Call]:
+    """Every (client, service) pair whose effective client policy has TLS that is enforced."""
+    for node in ctx.model.nodes.values():
+        defaults = node.spec.backend_defaults
+        default_tls = defaults.client_policy.tls if defaults and defaults.client_policy else None
+        for i, backend in enumerate(node.spec.backends or ()):
+            vs = backend.virtual_service
+            if vs is None:
+                continue
+            tls: Any
+            if vs.client_policy is not None and vs.client_policy.tls is not None:
+                tls, pointer = vs.client_policy.tls, node.spec_pointer("backends", i, "virtualService",
+                                                                        "clientPolicy", "tls")
+            elif default_tls is not None:
+                tls, pointer = default_tls, node.spec_pointer("backendDefaults", "clientPolicy", "tls")
+            else:
+                continue
+            if tls.enforce is not False:
+                yield Call(node, vs.virtual_service_name, tls, pointer)
+    for gateway in ctx.model.gateways.values():
+        gw_defaults = gateway.spec.backend_defaults
+        gw_tls = gw_defaults.client_policy.tls if gw_defaults and gw_defaults.client_policy else None
+        if gw_tls is None or gw_tls.enforce is False:
+            continue
+        services = set()
+        for groute in ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name), []):
+            found = gateway_route_target(groute)
+            if found is not None:
+                services.add(found[0].virtual_service.virtual_service_name)
+        for service in sorted(services):
+            yield Call(gateway, service, gw_tls, gateway.spec_pointer("backendDefaults", "clientPolicy", "tls"))
+
+
+def _targets(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, Any]]:
+    """(node, listener) for every listener with TLS that the call reaches on a port its policy covers."""
+    seen: set[str] = set()
+    for _, name in ctx.graph.service_paths(call.client.mesh, call.service):
+        node = ctx.model.nodes.get((call.client.mesh, name))
+        if node is None or name in seen or not same_scope(call.client, node):
+            continue
+        seen.add(name)
+        for listener in node.spec.listeners or ():
+            tls = listener.tls
+            if tls is None or tls.mode == "DISABLED":
+                continue
+            if call.tls.ports and listener.port_mapping.port not in call.tls.ports:
+                continue
+            yield node, listener
+
+
+@rule("mtls-client-cert-missing")
+def mtls_client_cert_missing(ctx: RuleContext) -> Iterator[Finding]:
+    for call in _calls(ctx):
+        if call.tls.certificate is not None:
+            continue
+        for node, listener in _targets(ctx, call):
+            if listener.tls.validation is None:
+                continue
+            yield finding(
+                "mtls-client-cert-missing", call.client, call.tls_pointer,
+                f"{_what(call.client)} calls {call.service!r} without a client certificate, but virtual node "
+                f"{node.name!r} requires one on port {listener.port_mapping.port} (its listener tls has a "
+                "validation): the handshake fails",
+                f"add a certificate (file or sds) to this client policy, or drop validation from the listener of "
+                f"{node.name!r} if mutual TLS is not intended", at_key=True)
+            break
+
+
+def discovery_name(node: VirtualNode) -> str | None:
+    """The name clients resolve for a node: its DNS hostname, or `<service>.<namespace>` for Cloud Map."""
+    sd = node.spec.service_discovery
+    if sd is None:
+        return None
+    if sd.dns is not None:
+        return sd.dns.hostname.rstrip(".").lower()
+    if sd.aws_cloud_map is not None:
+        return f"{sd.aws_cloud_map.service_name}.{sd.aws_cloud_map.namespace_name}".lower()
+    return None
+
+
+def san_matches(san: str, name: str) -> bool:
+    san = san.rstrip(".").lower()
+    if san.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == san[2:]
+    return san == name
+
+
+@rule("san-mismatch")
+def san_mismatch(ctx: RuleContext) -> Iterator[Finding]:
+    for call in _calls(ctx):
+        names = call.tls.validation.subject_alternative_names
+        sans = list(names.match.exact) if names is not None else []
+        if not sans or any("://" in s or has_placeholder(s) for s in sans):
+            continue  # no SAN list (the discovery name is checked), or URI SANs (SPIFFE): nothing to compare
+        reported: set[str] = set()
+        for node, _ in _targets(ctx, call):
+            name = discovery_name(node)
+            if name is None or has_placeholder(name) or node.name in reported:
+                continue
+            # certificates are issued for the discovery name or for the virtual service name clients dial
+            if any(san_matches(s, n) for s in sans for n in (name, call.service.rstrip(".").lower())):
+                continue
+            reported.add(node.name)
+            missing = (f"{name!r}, the name it calls and the discovery name of virtual node {node.name!r}, is not"
+                       if name == call.service.rstrip(".").lower() else
+                       f"neither that name nor {name!r}, the discovery name of virtual node {node.name!r} behind "
+                       "it, is")
+            yield finding(
+                "san-mismatch", call.client,
+                call.tls_pointer + "/validation/subjectAlternativeNames/match/exact",
+                f"{_what(call.client)} accepts only the SANs {', '.join(repr(s) for s in sans)} from "
+                f"{call.service!r}, but {missing} among them; unless its certificate carries a listed name, the "
+                "handshake fails",
+                f"add {name!r} to subjectAlternativeNames, or check that the certificate of {node.name!r} "
+                "carries one of the listed names")

@@ -1,0 +1,193 @@
+"""Suppressions: findings an author has looked at and accepted, with the reason written down.
+
+Three spellings, one meaning:
+
+- a YAML comment `# meshlint: disable=<slug>[,<slug>] -- <reason>`: on the line of a finding it covers that
+  line; on the line of a resource's first key (or alone on the line(s) right above it, or after its `---`)
+  it covers the whole resource (document). libyaml drops comments, so they are found by scanning the
+  file's text; JSON has none.
+- a Kubernetes annotation `meshlint.dev/disable: "<slug>[,<slug>] -- <reason>"` (one per line) on a custom
+  resource: covers that document;
+- CloudFormation `Metadata: {meshlint: {disable: [{rule: <slug>, reason: <text>}]}}` on a resource under
+  `Resources:`: covers that resource's lines of the template.
+
+`document_suppressions(data)` is the hook for the Kubernetes and CloudFormation readers: it reads both
+forms from one parsed document. The engine applies all of them after stamping (`apply`), so rules never
+know about suppressions; a suppression without a reason, or one that suppresses nothing, is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from meshlint import catalogue
+from meshlint.diagnostics import Diagnostic, Finding, Position, join_pointer
+from meshlint.load.sources import SourceFile
+
+UNUSED = "unused-suppression"
+NO_REASON = "suppression-without-reason"
+ANNOTATION = "meshlint.dev/disable"
+_COMMENT = re.compile(r"(?:^|\s)#\s*meshlint:\s*disable=(?P<body>.*)$")
+_ENTRY = re.compile(r"^\s*(?P<rules>[A-Za-z0-9-]+(?:\s*,\s*[A-Za-z0-9-]+)*)\s*(?P<rest>.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    path: str
+    at: Position  # where it is written: reports about the suppression point here
+    first: int  # first and last line it covers
+    last: int
+    rules: tuple[str, ...]  # as written: slugs or codes
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class DocumentSuppression:
+    """One suppression found in a document's data: `scope` is the pointer of what it covers ("" = the whole
+    document), `at` the pointer of where it is written."""
+
+    scope: str
+    at: str
+    rules: tuple[str, ...]
+    reason: str | None
+
+
+def parse_entry(text: str) -> tuple[tuple[str, ...], str | None] | None:
+    """`"a, b -- why"` -> (("a", "b"), "why"); no ` -- reason` -> reason None; not a rule list -> None."""
+    match = _ENTRY.match(text)
+    if match is None:
+        return None
+    rules = tuple(r.strip() for r in match["rules"].split(","))
+    rest = match["rest"]
+    reason = rest[2:].strip() if rest.startswith("--") else None
+    return rules, reason or None
+
+
+def document_suppressions(data: Any) -> list[DocumentSuppression]:
+    """The Kubernetes annotation and CloudFormation Metadata suppressions of one parsed document."""
+    if not isinstance(data, dict):
+        return []
+    found: list[DocumentSuppression] = []
+    metadata = data.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if isinstance(annotations, dict) and isinstance(annotations.get(ANNOTATION), str):
+        at = join_pointer("/metadata/annotations", ANNOTATION)
+        for line in annotations[ANNOTATION].splitlines():
+            entry = parse_entry(line)
+            if entry is not None:
+                found.append(DocumentSuppression("", at, *entry))
+    resources = data.get("Resources")
+    for logical_id, resource in (resources.items() if isinstance(resources, dict) else ()):
+        meta = resource.get("Metadata") if isinstance(resource, dict) else None
+        own = meta.get("meshlint") if isinstance(meta, dict) else None
+        items = own.get("disable") if isinstance(own, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            scope = join_pointer("/Resources", str(logical_id))
+            at = join_pointer(scope, "Metadata", "meshlint", "disable", i)
+            if isinstance(item, dict) and isinstance(item.get("rule"), str):
+                reason = item.get("reason")
+                found.append(DocumentSuppression(scope, at, (item["rule"],),
+                                                 reason.strip() or None if isinstance(reason, str) else None))
+            elif isinstance(item, str) and (entry := parse_entry(item)) is not None:
+                found.append(DocumentSuppression(scope, at, *entry))
+    return found
+
+
+def scan(files: Mapping[str, SourceFile]) -> list[Suppression]:
+    """Every suppression in the input files."""
+    found: list[Suppression] = []
+    for path, source in files.items():
+        if source.text is None or not source.docs:
+            continue
+        lines = source.text.splitlines()
+        starts = [d.start.line for d in source.docs]
+        ends = [s - 1 for s in starts[1:]] + [len(lines)]
+        if not path.endswith(".json"):
+            found.extend(_comments(path, lines, starts, ends))
+        for i, doc in enumerate(source.docs):
+            for entry in document_suppressions(doc.data):
+                found.append(_placed(path, source, i, entry, ends[i]))
+    return found
+
+
+def _comments(path: str, lines: list[str], starts: list[int], ends: list[int]) -> Iterable[Suppression]:
+    for number, line in enumerate(lines, 1):
+        match = _COMMENT.search(line) if "meshlint:" in line else None
+        if match is None:
+            continue
+        entry = parse_entry(match["body"])
+        if entry is None:
+            continue
+        before = line[: match.start()].strip()
+        target = number if before not in ("", "---") else _next_content_line(lines, number)
+        first, last = target, target
+        if target in starts:  # the first key of a resource: the whole document
+            first, last = target, ends[starts.index(target)]
+        yield Suppression(path, Position(number, line.index("#", match.start()) + 1), first, last, *entry)
+
+
+def _next_content_line(lines: list[str], number: int) -> int:
+    """A comment alone on its line covers the next line holding data (comments, blanks and `---` skipped)."""
+    for later in range(number, len(lines)):
+        text = lines[later].strip()
+        if text and not text.startswith("#") and text != "---":
+            return later + 1
+    return number
+
+
+def _placed(path: str, source: SourceFile, doc: int, entry: DocumentSuppression, doc_end: int) -> Suppression:
+    at = source.span(doc, entry.at)
+    first, last = source.docs[doc].start.line, doc_end
+    if entry.scope:  # a CloudFormation resource: from its key to the next resource's key
+        first = source.span(doc, entry.scope, at_key=True).line
+        data = source.docs[doc].data.get("Resources", {})
+        later = [line for key in data if (line := source.span(doc, join_pointer("/Resources", str(key)),
+                                                              at_key=True).line) > first]
+        last = min(later) - 1 if later else doc_end
+    return Suppression(path, at, first, last, entry.rules, entry.reason)
+
+
+def apply(diagnostics: Sequence[Diagnostic], found: Sequence[Suppression],
+          ran: set[str]) -> tuple[list[Diagnostic], list[Finding]]:
+    """Drop the suppressed diagnostics. Returns the rest, plus findings about the suppressions themselves:
+    no reason given, an unknown rule, or a rule that ran and reported nothing there."""
+    used: set[tuple[int, str]] = set()
+    kept: list[Diagnostic] = []
+    by_path: dict[str, list[tuple[int, Suppression]]] = {}
+    for index, sup in enumerate(found):
+        by_path.setdefault(sup.path, []).append((index, sup))
+    for d in diagnostics:
+        hits = [(i, s) for i, s in by_path.get(d.path, ()) if s.first <= d.line <= s.last
+                and d.rule != catalogue.INTERNAL_ERROR and any(_slug(r) == d.rule for r in s.rules)]
+        used.update((i, d.rule) for i, _ in hits)
+        if not hits:
+            kept.append(d)
+    return kept, list(_problems(found, used, ran))
+
+
+def _slug(name: str) -> str | None:
+    doc = catalogue.lookup(name)
+    return doc.slug if doc is not None else None
+
+
+def _problems(found: Sequence[Suppression], used: set[tuple[int, str]], ran: set[str]) -> Iterable[Finding]:
+    known = list(catalogue.load())
+    for index, sup in enumerate(found):
+        names = ", ".join(sup.rules)
+        if sup.reason is None:
+            yield Finding(NO_REASON, f"suppression of {names} gives no reason", sup.path, position=sup.at,
+                          help="say why after ' -- ', e.g. `# meshlint: disable=weights-sum -- canary step 2 of 3`")
+        for name in sup.rules:
+            slug = _slug(name)
+            if slug is None:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else "; see `meshlint rules`"
+                yield Finding(UNUSED, f"suppression names unknown rule {name!r}", sup.path, position=sup.at,
+                              help=f"no rule is called {name!r}{hint}")
+            elif slug in ran and (index, slug) not in used:
+                yield Finding(UNUSED, f"suppression of {slug} matches no finding", sup.path, position=sup.at,
+                              help="the problem is gone (or never was here): remove the suppression")

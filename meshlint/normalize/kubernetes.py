@@ -1,0 +1,253 @@
+"""Kubernetes custom resources of the App Mesh controller (`appmesh.k8s.aws/v1beta2`) -> the API shape.
+
+Names follow the controller: `spec.awsName`, else `<name>` for a Mesh, `<name>.<namespace>` for a
+VirtualService and `<name>_<namespace>` for the other kinds; routes are inline in `VirtualRouter.spec.routes`
+and keep their `name`. References are Kubernetes refs (`virtualNodeRef: {name, namespace}`, the namespace
+defaulting to the referrer's) or ARNs. The mesh is `spec.meshRef`, else the Mesh whose namespaceSelector
+matches the namespace's labels (from Namespace documents in the input), else the only Mesh given.
+https://github.com/aws/aws-app-mesh-controller-for-k8s/tree/master/apis/appmesh/v1beta2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshlint.diagnostics import Finding, join_pointer
+from meshlint.load.sources import translated_base
+from meshlint.model.entities import Origin
+from meshlint.normalize import shape
+from meshlint.normalize.appmesh_api import NAME_KEY, RawResource, read_resource
+
+GROUP = "appmesh.k8s.aws/"
+VERSION = "appmesh.k8s.aws/v1beta2"
+KINDS = ("Mesh", "VirtualNode", "VirtualService", "VirtualRouter", "VirtualGateway", "GatewayRoute")
+RULE = "unresolved-value"
+# spec fields the controller uses for Kubernetes wiring; they have no App Mesh API counterpart
+_K8S_ONLY = {"awsName", "meshRef", "podSelector", "backendGroups", "namespaceSelector", "gatewayRouteSelector",
+             "virtualGatewayRef", "routes", "meshOwner"}
+# ref field -> (kind referred to, API field that holds the name)
+_REFS = {
+    "virtualNodeRef": ("VirtualNode", "virtualNodeName"), "virtualNodeARN": ("VirtualNode", "virtualNodeName"),
+    "virtualServiceRef": ("VirtualService", "virtualServiceName"),
+    "virtualServiceARN": ("VirtualService", "virtualServiceName"),
+    "virtualRouterRef": ("VirtualRouter", "virtualRouterName"),
+    "virtualRouterARN": ("VirtualRouter", "virtualRouterName"),
+}
+
+
+def is_appmesh(data: Any) -> bool:
+    return isinstance(data, dict) and str(data.get("apiVersion", "")).startswith(GROUP)
+
+
+@dataclass(frozen=True)
+class K8sDoc:
+    path: str
+    doc: int
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        found = self.data.get("metadata")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "default")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    def labels(self) -> dict[str, Any]:
+        found = self.metadata.get("labels")
+        return found if isinstance(found, dict) else {}
+
+
+def aws_name(kind: str, name: str, namespace: str, spec: dict[str, Any] | None = None) -> str:
+    given = (spec or {}).get("awsName")
+    if isinstance(given, str) and given:
+        return given
+    if kind == "Mesh":
+        return name
+    return f"{name}.{namespace}" if kind == "VirtualService" else f"{name}_{namespace}"
+
+
+@dataclass
+class Cluster:
+    """Every App Mesh custom resource and Namespace of the input, read together (refs cross files)."""
+
+    docs: list[K8sDoc] = field(default_factory=list)
+    namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    tables: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (path, doc, translation)
+    _mesh_notes: set[str] = field(default_factory=set)
+
+    def add(self, path: str, doc: int, data: dict[str, Any]) -> None:
+        """Keep an App Mesh custom resource or a Namespace; other Kubernetes documents are ignored."""
+        item = K8sDoc(path, doc, data)
+        if data.get("kind") == "Namespace" and data.get("apiVersion") == "v1":
+            self.namespaces[item.name] = item.labels()
+        elif is_appmesh(data):
+            if data.get("apiVersion") != VERSION:
+                self.findings.append(Finding(
+                    "ignored-input", f"{data.get('apiVersion')} {item.kind} {item.name} is an unsupported version;"
+                    " it was skipped", path, "/apiVersion", doc,
+                    help=f"meshlint reads {VERSION}; migrate with the controller's v1beta2 upgrade guide"))
+            elif item.kind not in KINDS:
+                self.findings.append(Finding(
+                    "ignored-input", f"{item.kind} {item.name} has no App Mesh API counterpart; it was skipped",
+                    path, "/kind", doc))
+            else:
+                self.docs.append(item)
+
+    def read(self) -> list[tuple[RawResource, K8sDoc]]:
+        out: list[tuple[RawResource, K8sDoc]] = []
+        counters: dict[tuple[str, int], int] = {}
+        for item in self.docs:
+            for kind, obj, original, table_base in self._objects(item):
+                index = counters.get((item.path, item.doc), 0)
+                counters[(item.path, item.doc)] = index + 1
+                raw = self._resource(item, kind, obj, original, table_base, index)
+                if raw is not None:
+                    out.append((raw, item))
+        return out
+
+    def _resource(self, item: K8sDoc, kind: str, obj: dict[str, Any], original: dict[str, str],
+                  spec_at: str, index: int) -> RawResource | None:
+        out = shape.Translation(translated_base(index))
+        spec = {k: v for k, v in obj.pop("spec").items() if k not in _K8S_ONLY}
+        spec_schema = shape.kind_schema(kind).get("properties", {}).get("spec")
+        converted = shape.convert(spec, spec_schema, spec_at, ("spec",), out, self._resolver(item))
+        for key, at in original.items():
+            out.note(at, key)
+        out.note("")
+        api = {**obj, "spec": converted}
+        self.tables.append((item.path, item.doc, out.table))
+        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base))
+        self.findings.extend(findings)
+        return raw.translated(out.table) if raw is not None else None
+
+    def _objects(self, item: K8sDoc) -> list[tuple[str, dict[str, Any], dict[str, str], str]]:
+        """(API kind, API object without its converted spec, name key -> original pointer, spec pointer)."""
+        kind, spec = item.kind, item.spec
+        name = aws_name(kind, item.name, item.namespace, spec)
+        if kind == "Mesh":
+            return [(kind, {"meshName": name, "spec": spec}, {"meshName": "/metadata/name"}, "/spec")]
+        mesh = self._mesh_of(item)
+        names = {"meshName": mesh, NAME_KEY[kind]: name}
+        where = {"meshName": "/spec/meshRef" if "meshRef" in spec else "/metadata",
+                 NAME_KEY[kind]: "/spec/awsName" if "awsName" in spec else "/metadata/name"}
+        if kind == "GatewayRoute":
+            names["virtualGatewayName"] = self._gateway_of(item, mesh)
+            where["virtualGatewayName"] = "/spec/virtualGatewayRef" if "virtualGatewayRef" in spec else "/metadata"
+        found = [(kind, {**names, "spec": spec}, where, "/spec")]
+        if kind == "VirtualRouter":
+            routes = spec.get("routes")
+            for i, route in enumerate(routes if isinstance(routes, list) else []):
+                if not isinstance(route, dict):
+                    continue
+                at = join_pointer("/spec/routes", i)
+                body = {k: v for k, v in route.items() if k != "name"}
+                route_obj: dict[str, Any] = {"meshName": mesh, "virtualRouterName": name,
+                                             "routeName": route.get("name"), "spec": body}
+                found.append(("Route", route_obj,
+                              {**where, "virtualRouterName": where[NAME_KEY[kind]],
+                               "routeName": join_pointer(at, "name")}, at))
+        return found
+
+    def _mesh_of(self, item: K8sDoc) -> str:
+        meshes = [d for d in self.docs if d.kind == "Mesh"]
+        ref = item.spec.get("meshRef")
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            for mesh in meshes:
+                if mesh.name == ref["name"]:
+                    return aws_name("Mesh", mesh.name, "", mesh.spec)
+            return str(ref["name"])
+        labels = self.namespaces.get(item.namespace)
+        if labels is not None:
+            chosen = [m for m in meshes if _selects(m.spec.get("namespaceSelector"), labels)]
+            if len(chosen) == 1:
+                return aws_name("Mesh", chosen[0].name, "", chosen[0].spec)
+        if len(meshes) == 1:
+            return aws_name("Mesh", meshes[0].name, "", meshes[0].spec)
+        if item.path not in self._mesh_notes:
+            self._mesh_notes.add(item.path)
+            self.findings.append(Finding(
+                RULE, f"the mesh of {item.kind} {item.name} (namespace {item.namespace}) cannot be determined: "
+                f"{len(meshes)} Mesh resources and no spec.meshRef", item.path, "/metadata", item.doc,
+                help="check the Mesh (with its namespaceSelector) and the Namespace together with this file, "
+                     "or set spec.meshRef"))
+        return "${mesh}"
+
+    def _gateway_of(self, item: K8sDoc, mesh: str) -> str:
+        ref = item.spec.get("virtualGatewayRef")
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            return self._ref_name("VirtualGateway", ref, item)
+        gateways = [g for g in self.docs if g.kind == "VirtualGateway" and self._mesh_of(g) == mesh]
+        labels = self.namespaces.get(item.namespace)
+        chosen = [g for g in gateways if (labels is None or _selects(g.spec.get("namespaceSelector"), labels))
+                  and _selects(g.spec.get("gatewayRouteSelector", {}), item.labels())]
+        if len(chosen) > 1:
+            chosen = [g for g in chosen if g.namespace == item.namespace] or chosen
+        if len(chosen) == 1:
+            return aws_name("VirtualGateway", chosen[0].name, chosen[0].namespace, chosen[0].spec)
+        self.findings.append(Finding(
+            RULE, f"the virtual gateway of GatewayRoute {item.name} cannot be determined: {len(chosen)} "
+            "VirtualGateways select it", item.path, "/metadata", item.doc,
+            help="check it together with its VirtualGateway (and Namespace), or set spec.virtualGatewayRef"))
+        return "${virtualGateway}"
+
+    def _ref_name(self, kind: str, ref: dict[str, Any], item: K8sDoc) -> str:
+        namespace = str(ref.get("namespace") or item.namespace)
+        for target in self.docs:
+            if target.kind == kind and target.name == ref.get("name") and target.namespace == namespace:
+                return aws_name(kind, target.name, namespace, target.spec)
+        return aws_name(kind, str(ref.get("name")), namespace)
+
+    def _resolver(self, item: K8sDoc) -> shape.Resolver:
+        def resolve(value: Any, at: str) -> Any:
+            if not isinstance(value, dict):
+                return value
+            refs = [k for k in value if k in _REFS]
+            if not refs:
+                return value
+            rest = {k: v for k, v in value.items() if k not in _REFS}
+            kind, api_key = _REFS[refs[0]]
+            if "weight" in value:  # a route's weighted target names the node as `virtualNode`
+                api_key = "virtualNode"
+            target = value[refs[0]]
+            if refs[0].endswith("ARN"):
+                rest[api_key] = self._arn_name(str(target), join_pointer(at, refs[0]), item)
+            elif isinstance(target, dict):
+                rest[api_key] = self._ref_name(kind, target, item)
+            else:
+                rest[api_key] = target
+            return rest
+        return resolve
+
+    def _arn_name(self, arn: str, at: str, item: K8sDoc) -> str:
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[0] == "arn" and parts[2] == "appmesh" and parts[5].count("/") >= 3:
+            return parts[5].rsplit("/", 1)[1]
+        self.findings.append(Finding(
+            RULE, f"{arn!r} is not an App Mesh ARN", item.path, at, item.doc,
+            help="use arn:aws:appmesh:REGION:ACCOUNT:mesh/MESH/KIND/NAME, or a *Ref by Kubernetes name"))
+        return arn
+
+
+def _selects(selector: Any, labels: dict[str, Any]) -> bool:
+    """Label selector semantics: absent selects nothing, empty selects everything (matchLabels only)."""
+    if not isinstance(selector, dict):
+        return False
+    wanted = selector.get("matchLabels") or {}
+    return isinstance(wanted, dict) and all(labels.get(k) == v for k, v in wanted.items())

@@ -1,0 +1,44 @@
+"""Hypothesis profiles for the property suite.
+
+`ci` (the default): a few hundred examples over the whole suite, derandomized and without an example
+database, so a run cannot flake and needs no state; `print_blob` prints a reproduction blob on failure.
+`fuzz` (`HYPOTHESIS_PROFILE=fuzz`): many more examples, random seeds, the local example database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.support.envoy import CertFiles, make_cert_dir
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,  # wall-clock deadlines flake on a loaded CI box; hangs are caught per call (see test_robustness)
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=2000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def cert_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding `certs/{ca,server,client,spiffe}.pem|key`: the `cert_path_prefix` under which the
+    generated meshes' /certs/... paths name real files."""
+    root = tmp_path_factory.mktemp("pki")
+    files: CertFiles = make_cert_dir(root / "certs", ("*.demo.local", "server.demo.local"))
+    assert files.server.cert == root / "certs" / "server.pem"
+    return root
