@@ -132,13 +132,19 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
 def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: list[str]) -> list[Artifact]:
     """`<mesh>/topology.dot` per mesh, plus `topology.svg` beside it where Graphviz is installed and works."""
     from meshlint.compile.dot import compile_topology
-    from meshlint.emit.render import RenderError, render_svg
+    from meshlint.emit.render import MAX_AUTO_RENDER_EDGES, RenderError, edge_count, render_svg
 
     found = []
     for dot in compile_topology(mesh, diagnostics):
         found.append(dot)
+        source = dot.content.decode()
+        if edge_count(source) > MAX_AUTO_RENDER_EDGES:
+            warnings.append(f"{dot.path.with_suffix('.svg')} not rendered: {edge_count(source):,} edges would take "
+                            f"Graphviz minutes; render it when needed: dot -Tsvg {dot.path} -o "
+                            f"{dot.path.with_suffix('.svg')} (run inside the output folder)")
+            continue
         try:
-            svg = render_svg(dot.content.decode())
+            svg = render_svg(source)
         except RenderError as err:  # the bootstraps matter more than the picture: keep going without it
             warnings.append(f"{dot.path.with_suffix('.svg')} not written: {err}")
             continue

@@ -130,7 +130,14 @@ def escape_pointer_token(token: str | int) -> str:
 
 
 def join_pointer(base: str, *tokens: str | int) -> str:
-    return base + "".join("/" + escape_pointer_token(t) for t in tokens)
+    # Hot: rules and the graph build a pointer for every reference they record.
+    out = base
+    for token in tokens:
+        text = token if type(token) is str else str(token)
+        if "~" in text or "/" in text:
+            text = escape_pointer_token(text)
+        out += "/" + text
+    return out
 
 
 def split_pointer(pointer: str) -> list[str]:

@@ -70,7 +70,8 @@ def _guarded(slug: str, found: Iterable[Finding]) -> Iterator[Finding]:
 def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
     rules = catalogue.load()
     out: set[Diagnostic] = set()
-    for f in findings:
+    # File by file: a file's node trees are composed once for all its positions, then let go.
+    for f in sorted(findings, key=lambda f: f.path):
         if f.rule == catalogue.INTERNAL_ERROR:
             code, severity = catalogue.INTERNAL_CODE, Severity.ERROR
         else:

@@ -52,6 +52,7 @@ class ParsedDoc:
     data: Any
     start: Position
     source_map: SourceMap | None = None
+    stream_index: int = 0  # which document of the YAML stream (refused documents leave gaps)
 
 
 @dataclass
@@ -128,7 +129,7 @@ class _Walker:
         if isinstance(node, yaml.MappingNode):
             value: Any = self._mapping(node, pointer, depth)
         elif isinstance(node, yaml.SequenceNode):
-            value = [self._value(item, join_pointer(pointer, i), depth + 1) for i, item in enumerate(node.value)]
+            value = [self._value(item, f"{pointer}/{i}", depth + 1) for i, item in enumerate(node.value)]
         else:
             value = _scalar(node)
         long_form = _CFN_TAGS.get(node.tag)
@@ -155,7 +156,7 @@ class _Walker:
                     f"duplicate key {key!r} (first at line {earlier.line}); the later value wins",
                     where, "remove one of the two", fatal=False))
             first_seen[key] = where
-            child = join_pointer(pointer, key)
+            child = join_pointer(pointer, key) if "~" in key or "/" in key else f"{pointer}/{key}"
             if self.source_map is not None:
                 self.source_map.keys[child] = _span(key_node)
             out[key] = self._value(value_node, child, depth + 1)
@@ -230,7 +231,7 @@ def parse_text(text: str, *, record: bool, json_fallback: bool = False) -> tuple
     problems: list[Problem] = []
     may_alias = "&" in text  # no anchor, no alias: nothing can expand
     try:
-        for root in _compose(text):
+        for index, root in enumerate(_compose(text)):
             try:
                 data, walker = _document(root, record, may_alias)
             except _Refused as refused:
@@ -238,7 +239,7 @@ def parse_text(text: str, *, record: bool, json_fallback: bool = False) -> tuple
                 continue
             if walker is not None:
                 problems.extend(walker.problems)
-            docs.append(ParsedDoc(data, _pos(root.start_mark), walker.source_map if walker else None))
+            docs.append(ParsedDoc(data, _pos(root.start_mark), walker.source_map if walker else None, index))
     except yaml.MarkedYAMLError as err:
         if json_fallback and not docs:
             parsed = _json_only(text)
@@ -278,6 +279,34 @@ def parse_json(text: str, *, record: bool) -> tuple[list[ParsedDoc], list[Proble
     if duplicates or record:
         return parse_text(text, record=record, json_fallback=True)
     return [ParsedDoc(data, Position(1, 1))], []
+
+
+def compose_roots(text: str) -> list[yaml.Node]:
+    """The node trees of every document, for finding positions (see `locate`); [] when YAML cannot read
+    the text (a JSON file with escapes YAML rejects: positions then fall back to 1:1)."""
+    try:
+        return list(_compose(text))
+    except yaml.YAMLError:
+        return []
+
+
+def locate(root: yaml.Node, tokens: list[str], at_key: bool) -> Position:
+    """Position of the node at the JSON Pointer `tokens` below `root` (of the key, with `at_key`), or of the
+    nearest enclosing node when the path does not exist. Only the path is walked: no map is built."""
+    node = root
+    for i, token in enumerate(tokens):
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == token), None)
+            if pair is None:
+                break
+            if at_key and i == len(tokens) - 1:
+                return _pos(pair[0].start_mark)
+            node = pair[1]
+        elif isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
+            node = node.value[int(token)]
+        else:
+            break
+    return _pos(node.start_mark)
 
 
 def _compose(text: str) -> Iterator[yaml.Node]:

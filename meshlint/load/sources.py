@@ -1,8 +1,8 @@
 """Input files as parsed documents, plus the positions of everything in them.
 
-`load_sources` reads and parses every input file once, without positions. `SourceFile.span` builds the
-file's source map on first use (a second, recording parse) so that only files with something to report
-pay for positions. This is the only module that turns a JSON Pointer into a line and column.
+`load_sources` reads and parses every input file once, without positions. `SourceFile.span` composes the
+file's node trees again when a position is asked for and walks only the pointer's path, so only files
+with something to report pay for positions. This is the only module that turns a JSON Pointer into a line and column.
 
 Resources read from CloudFormation or Kubernetes are translated into the API shape. Their pointers live
 under a synthetic base `/~t<n>` (a token no real key produces: `~` is always escaped as `~0`), and the
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshlint.diagnostics import Finding, Position, parent_pointer
+from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import InputFile, discover, read_text
-from meshlint.load.parse import ParsedDoc, SourceMap, parse_json, parse_text
+from meshlint.load.parse import ParsedDoc, compose_roots, locate, parse_json, parse_text
 from meshlint.load.substitute import substitute_text
 
 TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
@@ -35,7 +35,6 @@ class SourceFile:
     text: str | None
     docs: list[ParsedDoc] = field(default_factory=list)
     readable: bool = True  # False when reading or parsing failed somewhere in the file
-    _maps: list[SourceMap] | None = None
     _translations: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -71,35 +70,28 @@ class SourceFile:
         if pointer.startswith(TRANSLATED):
             at_key = at_key and pointer in self._translations.get(doc, {})
             pointer = self.original_pointer(doc, pointer)
-        maps = self._source_maps()
-        if doc >= len(maps) or doc >= len(self.docs):
+        if doc >= len(self.docs):
             return Position(1, 1)
-        smap = maps[doc]
-        if at_key and pointer in smap.keys:
-            line, column, _, _ = smap.keys[pointer]
-            return Position(line, column)
-        probe = pointer
-        while True:
-            if probe in smap.values:
-                line, column, _, _ = smap.values[probe]
-                return Position(line, column)
-            if probe in smap.keys:
-                line, column, _, _ = smap.keys[probe]
-                return Position(line, column)
-            if not probe:
-                return self.docs[doc].start
-            probe = parent_pointer(probe)
+        roots = self._node_roots()
+        index = self.docs[doc].stream_index
+        if index >= len(roots):
+            return self.docs[doc].start
+        return locate(roots[index], split_pointer(pointer), at_key)
 
-    def _source_maps(self) -> list[SourceMap]:
-        if self._maps is None:
-            parse = parse_json if self._is_json else parse_text
-            recorded, _ = parse(self.text or "", record=True)
-            self._maps = [d.source_map or SourceMap() for d in recorded]
-        return self._maps
+    def _node_roots(self) -> list[Any]:
+        """The composed YAML node trees. Only the most recently asked file keeps them: callers look positions
+        up file by file, and keeping every file's trees would hold the whole input twice."""
+        global _recent
+        if _recent is None or _recent[0] is not self:
+            _recent = (self, compose_roots(self.text or ""))
+        return _recent[1]
 
     @property
     def _is_json(self) -> bool:
         return self.input.display.endswith(".json")
+
+
+_recent: tuple[SourceFile, list[Any]] | None = None
 
 
 @dataclass

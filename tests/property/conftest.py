@@ -17,7 +17,7 @@ from tests.support.envoy import CertFiles, make_cert_dir
 
 settings.register_profile(
     "ci",
-    max_examples=25,
+    max_examples=40,
     derandomize=True,
     database=None,
     deadline=None,  # wall-clock deadlines flake on a loaded CI box; hangs are caught per call (see test_robustness)

@@ -18,6 +18,11 @@ What a drawn mesh looks like (every rule of `check` passes, so it reports no dia
   client TLS policy, on backendDefaults or on each backend (the same policy, so no clash).
 * sometimes a virtual gateway with 1-2 listeners and gateway routes to services with an HTTP-family port.
 
+Serialisations: `to_yaml` (several documents per file), `to_json` (one per file), `to_cloudformation`
+(one template, PascalCase properties), `to_kubernetes` (App Mesh controller resources with awsName, refs and
+inline routes). Names are mostly short, sometimes up to 57 characters; some routes park a target at
+weight 0 (its node then has a service of its own, or it would be unreachable).
+
 Certificates are named /certs/{ca,server,client}.pem|key: compile with `cert_path_prefix` pointing at a
 folder holding `certs/` from `tests.support.envoy.make_cert_dir` and Envoy finds real files.
 """
@@ -147,13 +152,13 @@ class Plan:
     def service(self, name: str) -> ServicePlan:
         return next(s for s in self.services if s.name == name)
 
-    def reach(self, service: str) -> list[str]:
-        """The nodes a service delivers to, in plan order."""
+    def reach(self, service: str, *, positive: bool = False) -> list[str]:
+        """The nodes a service delivers to (`positive`: only with a weight above 0), in plan order."""
         s = self.service(service)
         if s.node is not None:
             return [s.node]
         assert s.router is not None
-        found = {t[0] for r in self.router(s.router).routes for t in r.targets}
+        found = {t[0] for r in self.router(s.router).routes for t in r.targets if t[1] > 0 or not positive}
         return [n.name for n in self.nodes if n.name in found]
 
     def service_ports(self, service: str) -> list[tuple[str, int]]:
@@ -679,7 +684,7 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
         choices.append("drop-client-tls")
     # a back edge: a node reached through some service calls a service that reaches that node's caller
     cyclic = [(n, s) for n in plan.nodes for s in plan.services
-              if plan.reach(s.name) and _reaches(plan, s.name, n.name) and s.name not in n.backends]
+              if _reaches(plan, s.name, n.name) and s.name not in n.backends]
     if cyclic:
         choices.append("back-edge")
     choice = draw(st.sampled_from(choices))
@@ -710,7 +715,7 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
         router, route = draw(st.sampled_from(over))
         doc = docs[_find(docs, virtualRouterName=router.name, routeName=route.name)]
         targets = doc["spec"][route.kind]["action"]["weightedTargets"]
-        t = draw(st.integers(0, len(targets) - 1))
+        t = draw(st.sampled_from([i for i, target in enumerate(targets) if target["weight"] < 100]))
         targets[t]["weight"] += draw(st.integers(1, 100 - targets[t]["weight"]))
         return Mutation(choice, docs, "weights-invalid", "Route", f"{router.name}/{route.name}")
     if choice == "drop-listener-tls":
@@ -743,7 +748,7 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
 def _reaches(plan: Plan, service: str, node: str) -> bool:
     """Does a call to `service` (transitively, through backends) arrive at `node`?"""
     seen: set[str] = set()
-    frontier = list(plan.reach(service))
+    frontier = list(plan.reach(service, positive=True))  # a weight-0 target carries no call
     while frontier:
         current = frontier.pop()
         if current == node:
@@ -752,7 +757,7 @@ def _reaches(plan: Plan, service: str, node: str) -> bool:
             continue
         seen.add(current)
         for backend in plan.node(current).backends:
-            frontier += plan.reach(backend)
+            frontier += plan.reach(backend, positive=True)
     return False
 
 

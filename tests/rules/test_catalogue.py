@@ -71,3 +71,9 @@ def test_explain_renders_every_heading(capsys: pytest.CaptureFixture[str]) -> No
     for heading in catalogue.HEADINGS:
         assert f"## {heading}" in out
     assert "weights-sum: off" in out
+
+
+def test_readme_lists_every_rule_with_its_default() -> None:
+    readme = (REPO / "README.md").read_text()
+    for doc in catalogue.load().values():
+        assert f"| {doc.code} | `{doc.slug}` | {doc.severity.label} |" in readme, doc.slug

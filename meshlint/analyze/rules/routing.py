@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding, Fix, join_pointer, parent_pointer
+from meshlint.model.entities import Route
 from meshlint.model.graph import Target, route_targets
 
 
@@ -28,16 +29,19 @@ def _percent(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-@rule("weights-sum")
-def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
+def weighted_routes(ctx: RuleContext) -> Iterator[tuple[Route, list[Target], int, str]]:
+    """(route, its weighted targets, their total, pointer of the weightedTargets list) for every route."""
     for route in ctx.model.routes.values():
         targets = route_targets(route)
-        if not targets:
-            continue
-        total = sum(t.weight for t in targets)
+        if targets:
+            yield route, targets, sum(t.weight for t in targets), parent_pointer(targets[0].pointer)
+
+
+@rule("weights-sum")
+def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
+    for route, targets, total, pointer in weighted_routes(ctx):
         if total == 100 or total == 0 or total > 100:
             continue  # 0 and above 100 are rejected outright: weights-invalid reports them
-        pointer = parent_pointer(targets[0].pointer)
         message = f"weights of route {route.qualified_name!r} add up to {total}, not 100"
         applied, fixed = split_texts(targets)
         help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"

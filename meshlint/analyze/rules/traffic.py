@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
-from meshlint.analyze.rules.routing import split_texts
-from meshlint.diagnostics import Finding, parent_pointer
+from meshlint.analyze.rules.routing import split_texts, weighted_routes
+from meshlint.diagnostics import Finding
 from meshlint.model.entities import GatewayRoute, Route, VirtualNode, VirtualRouter
 from meshlint.model.graph import ROUTE_TYPE_ALIAS, has_placeholder, route_targets, route_type, same_scope
 
@@ -22,12 +22,7 @@ _PROTOCOL = {"http_route": "http", "http2_route": "http2", "grpc_route": "grpc",
 # ---- weights-invalid ------------------------------------------------------------------------------
 @rule("weights-invalid")
 def weights_invalid(ctx: RuleContext) -> Iterator[Finding]:
-    for route in ctx.model.routes.values():
-        targets = route_targets(route)
-        if not targets:
-            continue
-        total = sum(t.weight for t in targets)
-        pointer = parent_pointer(targets[0].pointer)
+    for route, targets, total, pointer in weighted_routes(ctx):
         if total == 0:
             yield finding("weights-invalid", route, pointer,
                           f"every target of route {route.qualified_name!r} has weight 0; Envoy rejects a "

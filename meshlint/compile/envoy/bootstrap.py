@@ -5,6 +5,7 @@ App Mesh's agent wrote node/admin/runtime/stats; the rest came over ADS. Here ev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,10 +109,6 @@ def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Jso
 
 
 def _refers_to_sds(node: object) -> bool:
-    if isinstance(node, dict):
-        if node.get("cluster_name") == SDS_CLUSTER:  # envoy_grpc of an sds_config
-            return True
-        return any(_refers_to_sds(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_refers_to_sds(v) for v in node)
-    return False
+    """Does any sds_config point at the SDS cluster? Searched in the compact C-encoded JSON: a Python walk of
+    every listener and cluster cost a second on a 1,000-service mesh."""
+    return f'"cluster_name": "{SDS_CLUSTER}"' in json.dumps(node)
