@@ -100,6 +100,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     paths) and emit.writer.OutputError (an output folder that cannot be written safely).
     """
     from meshlint.analyze.engine import stamp_build
+    from meshlint.analyze.rules import BUILD_RULES
     from meshlint.compile import ValidatedMesh
     from meshlint.compile.envoy import compile_envoy
     from meshlint.emit import writer
@@ -113,7 +114,11 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     with paused_gc():
         compiled = compile_envoy(mesh, options or compile_options(settings))
     files = cast("Mapping[str, SourceFile]", checked.sources)
-    diagnostics = sorted({*checked.diagnostics, *stamp_build(compiled.findings, files, settings)},
+    # --select narrows what check reports, but never hides what the compiler could not compile: only an
+    # explicit --ignore (or severity off) does.
+    build_settings = settings if settings.select is None else replace(
+        settings, select=settings.select | BUILD_RULES)
+    diagnostics = sorted({*checked.diagnostics, *stamp_build(compiled.findings, files, build_settings)},
                          key=lambda d: d.sort_key)
     checked = replace(checked, diagnostics=diagnostics)
     if checked.failed(Severity.ERROR):

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from meshlint.diagnostics import Severity
 from tests.helpers import REPO
 from tests.support.envoy import assert_envoy_accepts, make_cert_dir, strict_parse
 
@@ -262,3 +263,20 @@ def test_a_failing_graphviz_leaves_out_the_svg_with_a_warning(repo: Path, tmp_pa
     assert proc.stderr.splitlines()[0] == ("meshlint: warning: shop/topology.svg not written: Graphviz `dot` failed "
                                            "(exit 3): syntax error in line 1")
     assert set(manifest(repo / "envoy")["files"]) == expected_files() - {"shop/topology.svg"}
+
+
+def test_select_does_not_hide_what_cannot_be_compiled(tmp_path: Path) -> None:
+    """--select narrows check's rules; the compiler's not-compilable findings still stop an error build."""
+    from meshlint import api
+    from meshlint.config import Settings
+
+    (tmp_path / "m.yaml").write_text(
+        "meshName: shop\nspec: {}\n---\nmeshName: shop\nvirtualNodeName: web\n"
+        'tags: [{key: "meshlint:entry-point", value: "true"}]\nspec:\n  listeners:\n'
+        "    - portMapping: {port: 8080, protocol: http}\n      tls:\n        mode: STRICT\n"
+        '        certificate: {acm: {certificateArn: "arn:aws:acm:eu-west-1:111122223333:certificate/x"}}\n'
+        "  serviceDiscovery: {dns: {hostname: web.shop.local}}\n")
+    settings = Settings(select=frozenset({"schema"}), severities={"not-compilable": Severity.ERROR})
+    result = api.build([str(tmp_path / "m.yaml")], tmp_path / "out", settings)
+    assert [d.rule for d in result.check.diagnostics] == ["not-compilable"]
+    assert result.written is None and not (tmp_path / "out").exists()
