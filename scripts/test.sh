@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-.venv/bin/ruff check meshlint tests scripts
+.venv/bin/ruff check meshlint tests scripts benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
