@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from meshlint.compile.envoy.options import CompileOptions
-from tests.e2e.traffic import build_bootstrap, real_envoy, write_mesh
+from tests.e2e.traffic import build_bootstrap, real_envoy, stop_group, write_mesh
 
 pytestmark = pytest.mark.envoy
 
@@ -112,15 +111,7 @@ class Netns:
 
     def close(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
+            stop_group(proc)
         self.procs.clear()
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False)
 
