@@ -28,9 +28,7 @@ from meshlint.compile.dot_facts import (
     Findings,
     connection_state,
     dot_id,
-    effective_client_tls,
     findings,
-    gateway_client_tls,
 )
 from meshlint.compile.dot_style import (
     FINDING_COLOUR,
@@ -50,7 +48,7 @@ from meshlint.compile.dot_style import (
 )
 from meshlint.compile.envoy.names import safe_component
 from meshlint.diagnostics import Diagnostic
-from meshlint.model.entities import Resource, Route
+from meshlint.model.entities import Resource, Route, client_tls, gateway_client_tls
 from meshlint.model.graph import MeshGraph, gateway_route_target, route_targets
 
 Attrs = dict[str, str]
@@ -214,7 +212,8 @@ def _gateway_edges(drawing: _Drawing) -> None:
         if mesh != drawing.mesh:
             continue
         tail = _ref(drawing, "VirtualGateway", gateway_name)
-        policy = gateway_client_tls(graph.model.gateways.get((mesh, gateway_name)))
+        gateway = graph.model.gateways.get((mesh, gateway_name))
+        policy = gateway_client_tls(gateway)[0] if gateway is not None else None
         for index, groute in enumerate(groutes):
             found = gateway_route_target(groute)
             if found is None:
@@ -262,12 +261,12 @@ def _backend_edges(drawing: _Drawing) -> None:
         if mesh != drawing.mesh:
             continue
         tail = dot_id("VirtualNode", mesh, name)
-        for backend in node.spec.backends or ():
+        for i, backend in enumerate(node.spec.backends or ()):
             if backend.virtual_service is None:
                 continue
             service = backend.virtual_service.virtual_service_name
             head = _ref(drawing, "VirtualService", service)
-            state = connection_state(graph, mesh, service, effective_client_tls(node, backend))
+            state = connection_state(graph, mesh, service, client_tls(node, i)[0])
             attrs = {**TLS_STYLE[state], "tooltip": _text(f"{name} calls {service}: {state}")}
             if (tail, head) in drawing.findings.red:
                 attrs.update(color=FINDING_COLOUR, penwidth="2.4", tooltip=attrs["tooltip"] + ", routing cycle")

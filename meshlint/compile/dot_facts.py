@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshlint.diagnostics import Diagnostic
-from meshlint.model.entities import MeshKey, VirtualGateway, VirtualNode
+from meshlint.model.entities import MeshKey
 from meshlint.model.graph import MeshGraph
-from meshlint.model.spec import Backend
 
 TLS_STATES = ("plaintext", "permissive", "tls", "mtls")  # weakest first
 
@@ -44,20 +43,6 @@ def client_state(policy: Any) -> str:
     if policy is None or policy.enforce is False:
         return "plaintext"
     return "mtls" if policy.certificate is not None else "tls"
-
-
-def effective_client_tls(node: VirtualNode, backend: Backend) -> Any:
-    """The backend's own client TLS policy, else the node's backendDefaults one (None: no TLS)."""
-    own = backend.virtual_service.client_policy if backend.virtual_service else None
-    if own is not None and own.tls is not None:
-        return own.tls
-    defaults = node.spec.backend_defaults
-    return defaults.client_policy.tls if defaults and defaults.client_policy else None
-
-
-def gateway_client_tls(gateway: VirtualGateway | None) -> Any:
-    defaults = gateway.spec.backend_defaults if gateway is not None else None
-    return defaults.client_policy.tls if defaults and defaults.client_policy else None
 
 
 def connection_state(graph: MeshGraph, mesh: str, service: str, policy: Any) -> str:

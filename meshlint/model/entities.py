@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from meshlint.diagnostics import ResourceRef, join_pointer
 from meshlint.model.spec import (
@@ -168,6 +168,29 @@ class MeshModel:
 
     def mesh_names(self) -> list[str]:
         return sorted({d.mesh for d in self.declarations})
+
+
+SpecPath = tuple[str | int, ...]  # tokens below `spec`, for Resource.spec_pointer(*path)
+
+
+def client_tls(node: VirtualNode, index: int) -> tuple[Any, SpecPath]:
+    """The client TLS policy of backend `index`: its own clientPolicy.tls, else backendDefaults' (App Mesh
+    mutual-tls.md), with the spec path of the block that applies; (None, ()) when neither has one."""
+    backend = (node.spec.backends or ())[index].virtual_service
+    if backend is not None and backend.client_policy is not None and backend.client_policy.tls is not None:
+        return backend.client_policy.tls, ("backends", index, "virtualService", "clientPolicy", "tls")
+    return _default_client_tls(node.spec.backend_defaults)
+
+
+def gateway_client_tls(gateway: VirtualGateway) -> tuple[Any, SpecPath]:
+    """A virtual gateway's client TLS policy (backendDefaults only) and its spec path, or (None, ())."""
+    return _default_client_tls(gateway.spec.backend_defaults)
+
+
+def _default_client_tls(defaults: Any) -> tuple[Any, SpecPath]:
+    if defaults is not None and defaults.client_policy is not None and defaults.client_policy.tls is not None:
+        return defaults.client_policy.tls, ("backendDefaults", "clientPolicy", "tls")
+    return None, ()
 
 
 def is_entry_point(resource: Resource) -> bool:

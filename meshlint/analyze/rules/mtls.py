@@ -12,7 +12,7 @@ from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Resource, VirtualNode
+from meshlint.model.entities import Resource, VirtualNode, client_tls, gateway_client_tls
 from meshlint.model.graph import gateway_route_target, has_placeholder, same_scope
 
 
@@ -33,25 +33,15 @@ def _what(resource: Resource) -> str:
 def _calls(ctx: RuleContext) -> Iterator[Call]:
     """Every (client, service) pair whose effective client policy has TLS that is enforced."""
     for node in ctx.model.nodes.values():
-        defaults = node.spec.backend_defaults
-        default_tls = defaults.client_policy.tls if defaults and defaults.client_policy else None
         for i, backend in enumerate(node.spec.backends or ()):
             vs = backend.virtual_service
             if vs is None:
                 continue
-            tls: Any
-            if vs.client_policy is not None and vs.client_policy.tls is not None:
-                tls, pointer = vs.client_policy.tls, node.spec_pointer("backends", i, "virtualService",
-                                                                        "clientPolicy", "tls")
-            elif default_tls is not None:
-                tls, pointer = default_tls, node.spec_pointer("backendDefaults", "clientPolicy", "tls")
-            else:
-                continue
-            if tls.enforce is not False:
-                yield Call(node, vs.virtual_service_name, tls, pointer)
+            tls, path = client_tls(node, i)
+            if tls is not None and tls.enforce is not False:
+                yield Call(node, vs.virtual_service_name, tls, node.spec_pointer(*path))
     for gateway in ctx.model.gateways.values():
-        gw_defaults = gateway.spec.backend_defaults
-        gw_tls = gw_defaults.client_policy.tls if gw_defaults and gw_defaults.client_policy else None
+        gw_tls, gw_path = gateway_client_tls(gateway)
         if gw_tls is None or gw_tls.enforce is False:
             continue
         services = set()
@@ -60,7 +50,7 @@ def _calls(ctx: RuleContext) -> Iterator[Call]:
             if found is not None:
                 services.add(found[0].virtual_service.virtual_service_name)
         for service in sorted(services):
-            yield Call(gateway, service, gw_tls, gateway.spec_pointer("backendDefaults", "clientPolicy", "tls"))
+            yield Call(gateway, service, gw_tls, gateway.spec_pointer(*gw_path))
 
 
 def _targets(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, Any]]:

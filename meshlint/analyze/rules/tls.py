@@ -11,7 +11,7 @@ from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Resource, VirtualGateway, VirtualNode
+from meshlint.model.entities import Resource, VirtualGateway, VirtualNode, client_tls, gateway_client_tls
 
 SLUG = "missing-tls"
 
@@ -40,34 +40,22 @@ def _listeners(resource: Resource, listeners: Any) -> Iterator[Finding]:
                           f"listener on port {port} of {what} {accepts}", "set the mode to STRICT")
 
 
-def _effective_policy(node: VirtualNode, backend: Any) -> tuple[Any, str]:
-    """The client TLS policy for one backend and the pointer of its block (backend's own, else defaults)."""
-    own = backend.virtual_service.client_policy
-    if own is not None and own.tls is not None:
-        return own.tls, "own"
-    defaults = node.spec.backend_defaults
-    if defaults is not None and defaults.client_policy is not None and defaults.client_policy.tls is not None:
-        return defaults.client_policy.tls, "defaults"
-    return None, ""
-
-
 def _backends(ctx: RuleContext, node: VirtualNode) -> Iterator[Finding]:
     for i, backend in enumerate(node.spec.backends or ()):
         if backend.virtual_service is None:
             continue
         service = backend.virtual_service.virtual_service_name
         pointer = node.spec_pointer("backends", i, "virtualService")
-        policy, source = _effective_policy(node, backend)
+        policy, path = client_tls(node, i)
         if policy is None:
             yield finding(SLUG, node, pointer, f"virtual node {node.name!r} calls {service!r} without client TLS "
                           "enforcement", "add backendDefaults.clientPolicy.tls (or a clientPolicy on this "
                           "backend) with a validation trust")
             continue
         if policy.enforce is False:
-            where = (pointer + "/clientPolicy/tls/enforce" if source == "own"
-                     else node.spec_pointer("backendDefaults", "clientPolicy", "tls", "enforce"))
-            yield finding(SLUG, node, where, f"virtual node {node.name!r} does not enforce TLS towards "
-                          f"{service!r} (enforce: false)", "set enforce to true")
+            yield finding(SLUG, node, node.spec_pointer(*path, "enforce"),
+                          f"virtual node {node.name!r} does not enforce TLS towards {service!r} (enforce: false)",
+                          "set enforce to true")
             continue
         ports = ctx.graph.service_ports(node.mesh, service)
         if policy.ports and ports and not set(ports) & set(policy.ports):
@@ -98,8 +86,7 @@ def _plaintext_providers(ctx: RuleContext, node: VirtualNode, service: str, poin
 def _gateway_client(ctx: RuleContext, gateway: VirtualGateway) -> Iterator[Finding]:
     if not ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name)):
         return
-    defaults = gateway.spec.backend_defaults
-    tls = defaults.client_policy.tls if defaults and defaults.client_policy else None
+    tls, _ = gateway_client_tls(gateway)
     if tls is None or tls.enforce is False:
         yield finding(SLUG, gateway, gateway.spec_pointer(), f"virtual gateway {gateway.name!r} forwards to its "
                       "virtual services without client TLS enforcement",

@@ -29,7 +29,7 @@ from meshlint.compile.envoy.names import (
 from meshlint.compile.envoy.services import PortEntry, service_entries
 from meshlint.compile.envoy.targets import TargetCluster
 from meshlint.compile.envoy.tls import Where
-from meshlint.model.entities import Resource, VirtualNode
+from meshlint.model.entities import Resource, VirtualNode, client_tls
 from meshlint.model.spec import Backend
 
 PASSTHROUGH_IDLE = "3600s"  # Envoy's tcp_proxy default, written out
@@ -66,17 +66,6 @@ def vhost(service: str, port: int, routes: list[Json]) -> Json:
     return {"name": service, "domains": [service, f"{service}:{port}"], "routes": routes}
 
 
-def node_policy(node: VirtualNode, index: int, backend: Backend) -> tuple[Any, Where | None]:
-    """The backend's own client policy TLS, else backendDefaults (mutual-tls.md)."""
-    vs = backend.virtual_service
-    if vs is not None and vs.client_policy is not None and vs.client_policy.tls is not None:
-        return vs.client_policy.tls, Where(node, ("backends", index, "virtualService", "clientPolicy", "tls"))
-    defaults = node.spec.backend_defaults
-    if defaults is not None and defaults.client_policy is not None and defaults.client_policy.tls is not None:
-        return defaults.client_policy.tls, Where(node, ("backendDefaults", "clientPolicy", "tls"))
-    return None, None
-
-
 def plan_node_egress(ctx: Ctx, node: VirtualNode) -> EgressPlan:
     plan = EgressPlan()
     backends: dict[str, tuple[int, Backend]] = {}
@@ -85,7 +74,8 @@ def plan_node_egress(ctx: Ctx, node: VirtualNode) -> EgressPlan:
             backends.setdefault(backend.virtual_service.virtual_service_name, (i, backend))
     for service in sorted(backends):
         index, backend = backends[service]
-        policy, where = node_policy(node, index, backend)
+        policy, path = client_tls(node, index)
+        where = Where(node, path) if policy is not None else None
         pointer = node.spec_pointer("backends", index, "virtualService", "virtualServiceName")
         entries = service_entries(ctx, node.mesh, service)
         if not entries:

@@ -27,7 +27,7 @@ from meshlint.compile.envoy.names import self_redirect_cluster as redirect_name
 from meshlint.compile.envoy.routes import DEFAULT_TIMEOUT_MS
 from meshlint.compile.envoy.services import PortEntry, service_entries
 from meshlint.compile.envoy.tls import Where
-from meshlint.model.entities import GatewayRoute, VirtualGateway
+from meshlint.model.entities import GatewayRoute, VirtualGateway, gateway_client_tls
 from meshlint.model.graph import ROUTE_TYPE_ALIAS, route_type
 from meshlint.model.spec import VirtualGatewayListener
 
@@ -40,17 +40,11 @@ class GatewayPlan:
     timeouts: dict[str, int] = field(default_factory=dict)  # gateway route name -> hop-1 timeout (ms)
 
 
-def _policy(gateway: VirtualGateway) -> tuple[object, Where | None]:
-    defaults = gateway.spec.backend_defaults
-    if defaults is None or defaults.client_policy is None or defaults.client_policy.tls is None:
-        return None, None
-    return defaults.client_policy.tls, Where(gateway, ("backendDefaults", "clientPolicy", "tls"))
-
-
 def plan_gateway(ctx: Ctx, gateway: VirtualGateway) -> GatewayPlan:
     """Hop 2 first: the hop-1 timeouts are copied from the target routes (roadmap#376)."""
     plan = GatewayPlan()
-    policy, where = _policy(gateway)
+    policy, path = gateway_client_tls(gateway)
+    where = Where(gateway, path) if policy is not None else None
     ports: dict[tuple[bool, str], int | None] = {}
     listening = {lst.port_mapping.port for lst in gateway.spec.listeners}
     for groute in ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name), []):
