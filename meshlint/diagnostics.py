@@ -73,7 +73,6 @@ class Finding:
     resource: ResourceRef | None = None
     at_key: bool = False  # point at the mapping key named by the pointer rather than its value
     position: Position | None = None  # given only where no document exists (syntax errors, encoding)
-    related: tuple[str, ...] = ()  # extra facts a reporter may show ("first defined at a.yaml:3:1")
     fix: Fix | None = None  # what `meshlint check --fix` may apply
 
 
@@ -89,7 +88,6 @@ class Diagnostic:
     pointer: str = ""
     help: str | None = None
     resource: ResourceRef | None = None
-    related: tuple[str, ...] = field(default=())
     fix: Fix | None = field(default=None, compare=False)
 
     @property

@@ -83,7 +83,7 @@ def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings
         out.add(Diagnostic(
             rule=f.rule, code=code, severity=severity, message=f.message, path=f.path,
             line=position.line, column=position.column, pointer=_pointer(f, files), help=f.help,
-            resource=f.resource, related=f.related, fix=f.fix,
+            resource=f.resource, fix=f.fix,
         ))
     return sorted(out, key=lambda d: d.sort_key)
 

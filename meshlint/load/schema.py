@@ -39,11 +39,6 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return {k: (v if k == "$defs" else _inline_refs(v, defs)) for k, v in node.items()}
 
 
-def name_keys(kind: str) -> list[str]:
-    keys: list[str] = _validator(kind).schema["x-meshlint-name-keys"]
-    return keys
-
-
 class SchemaProblem:
     __slots__ = ("about", "at_key", "help", "message", "pointer")
 

@@ -6,8 +6,7 @@ output wraps the same object under a kind key (`{"virtualNode": {...}, }`) with 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,12 +49,6 @@ class RawResource:
     origin: Origin
     valid: bool
     spec: Any = None  # the typed spec, when the fast path already built it
-    # translated pointer -> pointer into the original document, for resources read from CloudFormation or
-    # Kubernetes (their origin.base is a load.sources.translated_base); empty for the native format
-    translation: Mapping[str, str] = field(default_factory=dict)
-
-    def translated(self, table: Mapping[str, str]) -> RawResource:
-        return replace(self, translation=dict(table))
 
     @property
     def qualified_name(self) -> str:

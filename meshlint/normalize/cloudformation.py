@@ -47,7 +47,7 @@ def appmesh_resources(data: dict[str, Any]) -> list[str]:
 def read_template(data: dict[str, Any], path: str, doc: int, parameters: Mapping[str, str]
                   ) -> tuple[list[RawResource], list[Finding], dict[str, str]]:
     """Every App Mesh resource of one template, in the API shape, with findings about the template and the
-    pointer translation of the document (for SourceFile.translate; also kept on each RawResource)."""
+    pointer translation of the document (for SourceFile.translate)."""
     template = _Template(data, dict(parameters), path, doc)
     raws: list[RawResource] = []
     findings: list[Finding] = []
@@ -98,10 +98,7 @@ class _Template:
             return None, [Finding("schema", f"{kind} {logical_id} has no {missing}", self.path,
                                   join_pointer(where, "Properties"), self.doc,
                                   help="CloudFormation requires the name properties of every App Mesh resource")]
-        raw, findings = read_resource(kind, obj, Origin(self.path, self.doc, out.base))
-        if raw is not None:
-            raw = raw.translated(out.table)
-        return raw, findings
+        return read_resource(kind, obj, Origin(self.path, self.doc, out.base))
 
     # -- intrinsics -------------------------------------------------------------------------------------
     def resolve(self, value: Any, at: str) -> Any:

@@ -135,7 +135,7 @@ class Cluster:
         self.tables.append((item.path, item.doc, out.table))
         raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base))
         self.findings.extend(findings)
-        return raw.translated(out.table) if raw is not None else None
+        return raw
 
     def _objects(self, item: K8sDoc) -> list[tuple[str, dict[str, Any], dict[str, str], str]]:
         """(API kind, API object without its converted spec, name key -> original pointer, spec pointer)."""
