@@ -1,8 +1,9 @@
 """Input files as parsed documents, plus the positions of everything in them.
 
-`load_sources` reads and parses every input file once, without positions. `SourceFile.span` composes the
-file's node trees again when a position is asked for and walks only the pointer's path, so only files
-with something to report pay for positions. This is the only module that turns a JSON Pointer into a line and column.
+`load_sources` reads and parses every input file once. A document read by the fast walk keeps a compact
+position table (`ParsedDoc.marks`); for the others (JSON, YAML with duplicate keys or merge keys)
+`SourceFile.span` composes the file's node trees again when a position is asked for. Either way only the
+pointer's path is walked. This is the only module that turns a JSON Pointer into a line and column.
 
 Resources read from CloudFormation or Kubernetes are translated into the API shape. Their pointers live
 under a synthetic base `/~t<n>` (a token no real key produces: `~` is always escaped as `~0`), and the
@@ -19,7 +20,7 @@ from typing import Any
 
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import InputFile, discover, read_text
-from meshlint.load.parse import ParsedDoc, compose_roots, locate, parse_json, parse_text
+from meshlint.load.parse import ParsedDoc, compose_roots, locate, locate_marked, parse_json, parse_text
 from meshlint.load.substitute import substitute_text
 
 TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
@@ -72,6 +73,9 @@ class SourceFile:
             pointer = self.original_pointer(doc, pointer)
         if doc >= len(self.docs):
             return Position(1, 1)
+        parsed = self.docs[doc]
+        if parsed.marks is not None:
+            return locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
         roots = self._node_roots()
         index = self.docs[doc].stream_index
         if index >= len(roots):

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from meshlint.diagnostics import Finding, Position, join_pointer
 from meshlint.load.sources import SourceFile, Sources, is_blank
+from meshlint.load.substitute import PLACEHOLDER
 from meshlint.model import entities as e
 from meshlint.model.spec import SPEC_BY_KIND
 from meshlint.normalize import appmesh_api, cloudformation, kubernetes, templates
@@ -74,6 +75,7 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
         return raws, findings
     skipped: list[str] = []
     recognised = False
+    templated = _may_hold_placeholders(source.text)
     for index, doc in enumerate(source.docs):
         origin = e.Origin(source.display, index)
         data = doc.data
@@ -82,11 +84,12 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             kind, base, obj = detected
             raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base))
             findings.extend(notes)
-            findings.extend(_placeholder_findings(data, origin))
+            if templated:
+                findings.extend(_placeholder_findings(data, origin))
             if raw is not None:
                 raws.append(raw)
         elif cloudformation.is_template(data):
-            for logical_id in sorted(cloudformation.appmesh_resources(data)):
+            for logical_id in sorted(cloudformation.appmesh_resources(data)) if templated else ():
                 findings.extend(_placeholder_findings(data["Resources"][logical_id], origin,
                                                       join_pointer("", "Resources", logical_id)))
             found, notes, table = cloudformation.read_template(data, source.display, index, options.parameters)
@@ -98,9 +101,11 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             cluster.add(source.display, index, data)
             if kubernetes.is_appmesh(data):
                 recognised = True
-                findings.extend(_placeholder_findings(data, origin))
+                if templated:
+                    findings.extend(_placeholder_findings(data, origin))
         elif appmesh_api.looks_like_fragment(data):
-            findings.extend(_placeholder_findings(data, origin))
+            if templated:
+                findings.extend(_placeholder_findings(data, origin))
             named = _fragment_name(source, options.fragments)
             if named is None:
                 findings.append(appmesh_api.fragment_finding(data, origin))
@@ -142,6 +147,12 @@ def _fragment_name(source: SourceFile, fragments: Mapping[str, str]) -> tuple[st
         if key == source.display or (path is not None and Path(key).resolve() == path.resolve()):
             return parse_fragment_name(text)
     return None
+
+
+def _may_hold_placeholders(text: str | None) -> bool:
+    """False when no value of the file can hold a placeholder: one would be in the text as written, unless
+    an escape (`\\x24`) spells it. Saves walking every value of every clean file."""
+    return text is None or "\\" in text or PLACEHOLDER.search(text) is not None
 
 
 def _placeholder_findings(data: Any, origin: e.Origin, base: str = "") -> list[Finding]:

@@ -45,17 +45,23 @@ def _strings(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tupl
         yield path, data
 
 
-def _spec_strings(resource: Resource) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _spec_strings(resource: Resource, sign: re.Pattern[str]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string of the resource's spec with its path, for specs whose compact JSON shows `sign`: the
+    JSON dump is done natively, so most specs are ruled out without walking them in Python."""
     spec = getattr(resource, "spec", None)
-    if spec is None:
+    if spec is None or not sign.search(spec.model_dump_json(by_alias=True, exclude_none=True)):
         return
     yield from _strings(spec.model_dump(by_alias=True, exclude_none=True))
+
+
+_REGEX_SIGN = re.compile(r'"regex":')
+_RELATIVE_SIGN = re.compile(r'"(?:certificateChain|privateKey|path)":"(?!/)')
 
 
 def _regexes(ctx: RuleContext) -> Iterator[tuple[Resource, tuple[str | int, ...], str]]:
     routes: list[Resource] = [*ctx.model.routes.values(), *ctx.model.gateway_routes.values()]
     for route in routes:
-        for path, value in _spec_strings(route):
+        for path, value in _spec_strings(route, _REGEX_SIGN):
             if path and path[-1] == "regex":
                 yield route, path, value
 
@@ -142,7 +148,7 @@ _FILE_KEYS = {"certificateChain", "privateKey"}
 def relative_path(ctx: RuleContext) -> Iterator[Finding]:
     resources: list[Resource] = [*ctx.model.nodes.values(), *ctx.model.gateways.values()]
     for resource in resources:
-        for path, value in _spec_strings(resource):
+        for path, value in _spec_strings(resource, _RELATIVE_SIGN):
             key = path[-1] if path else None
             is_cert = key in _FILE_KEYS and len(path) > 1 and path[-2] == "file"
             is_log = key == "path" and "accessLog" in path

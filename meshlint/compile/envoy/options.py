@@ -6,6 +6,7 @@ Every field has App Mesh's default (spec section 11). The CLI and the config fil
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,7 +124,9 @@ def parse_host_port(what: str, text: str) -> tuple[str, int]:
     return host, port
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip(text: str) -> bool:
+    """Asked for every endpoint of every bootstrap, mostly about the same few hostnames: remembered."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
