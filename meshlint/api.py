@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from meshlint import __version__
-from meshlint.compile import Artifact
 from meshlint.config import Settings
-from meshlint.diagnostics import Diagnostic, Severity
+from meshlint.diagnostics import Diagnostic, Finding, Severity
 from meshlint.model.entities import MeshModel
 from meshlint.model.graph import MeshGraph
 
 if TYPE_CHECKING:
-    from meshlint.compile import ValidatedMesh
+    from meshlint.compile import Artifact, ValidatedMesh
     from meshlint.compile.envoy.options import CompileOptions
     from meshlint.emit.writer import WriteResult
     from meshlint.load.sources import SourceFile
@@ -67,8 +66,12 @@ def paused_gc() -> Iterator[None]:
 
 
 def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: Iterable[Path] = (),
-          verbose: bool = False, inputs: InputOptions | None = None) -> CheckResult:
-    """Load, normalise and analyse `paths`. Raises load.files.UsageError for paths that do not exist."""
+          verbose: bool = False, inputs: InputOptions | None = None, compile: bool = False) -> CheckResult:
+    """Load, normalise and analyse `paths`. Raises load.files.UsageError for paths that do not exist.
+
+    `compile`: when nothing is an error, also run the compiler (options from the config's `build:` section,
+    nothing serialised or written) and report what `build` would report as not-compilable.
+    """
     from meshlint.analyze.engine import analyze
     from meshlint.load.sources import load_sources
     from meshlint.normalize import normalize
@@ -79,8 +82,31 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
         normalized = normalize(sources, verbose=verbose, options=inputs)
         files = sources.by_display()
         analysis = analyze(normalized.model, [*sources.findings, *normalized.findings], files, settings)
-    return CheckResult(analysis.diagnostics, normalized.model, analysis.graph, normalized.files,
-                       normalized.resources, dict(files))
+    checked = CheckResult(analysis.diagnostics, normalized.model, analysis.graph, normalized.files,
+                          normalized.resources, dict(files))
+    if compile and not checked.failed(Severity.ERROR):
+        from meshlint.compile import ValidatedMesh
+        from meshlint.compile.envoy import compile_findings
+
+        with paused_gc():
+            found = compile_findings(ValidatedMesh(checked.model, checked.graph), compile_options(settings))
+        checked = _with_build_findings(checked, found, settings)
+    return checked
+
+
+def _with_build_findings(checked: CheckResult, findings: Sequence[Finding], settings: Settings) -> CheckResult:
+    """`checked` plus the compiler's findings, stamped and filtered like check's own."""
+    from meshlint.analyze.engine import stamp_build
+    from meshlint.analyze.rules import BUILD_RULES
+
+    # --select narrows what check reports, but never hides what the compiler could not compile: only an
+    # explicit --ignore (or severity off) does.
+    build_settings = settings if settings.select is None else replace(
+        settings, select=settings.select | BUILD_RULES)
+    files = cast("Mapping[str, SourceFile]", checked.sources)
+    diagnostics = sorted({*checked.diagnostics, *stamp_build(findings, files, build_settings)},
+                         key=lambda d: d.sort_key)
+    return replace(checked, diagnostics=diagnostics)
 
 
 @dataclass(frozen=True)
@@ -99,8 +125,6 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     `out` is never read as input. `options` default to `compile_options(settings)`. Raises UsageError (bad
     paths) and emit.writer.OutputError (an output folder that cannot be written safely).
     """
-    from meshlint.analyze.engine import stamp_build
-    from meshlint.analyze.rules import BUILD_RULES
     from meshlint.compile import ValidatedMesh
     from meshlint.compile.envoy import compile_envoy
     from meshlint.emit import writer
@@ -113,14 +137,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     mesh = ValidatedMesh(checked.model, checked.graph)
     with paused_gc():
         compiled = compile_envoy(mesh, options or compile_options(settings))
-    files = cast("Mapping[str, SourceFile]", checked.sources)
-    # --select narrows what check reports, but never hides what the compiler could not compile: only an
-    # explicit --ignore (or severity off) does.
-    build_settings = settings if settings.select is None else replace(
-        settings, select=settings.select | BUILD_RULES)
-    diagnostics = sorted({*checked.diagnostics, *stamp_build(compiled.findings, files, build_settings)},
-                         key=lambda d: d.sort_key)
-    checked = replace(checked, diagnostics=diagnostics)
+    checked = _with_build_findings(checked, compiled.findings, settings)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
     if check_only:  # `build --check`: compare with what `out` holds, write nothing (SVGs are not compared)
@@ -128,14 +145,15 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
         from meshlint.emit.drift import drift
 
         return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts,
-                                                            *compile_topology(mesh, diagnostics)]))
+                                                            *compile_topology(mesh, checked.diagnostics)]))
     warnings: list[str] = []
-    artifacts = [*compiled.artifacts, *_topology(mesh, diagnostics, warnings)]
+    artifacts = [*compiled.artifacts, *_topology(mesh, checked.diagnostics, warnings)]
     return BuildResult(checked, writer.write_tree(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
 
 
 def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: list[str]) -> list[Artifact]:
     """`<mesh>/topology.dot` per mesh, plus `topology.svg` beside it where Graphviz is installed and works."""
+    from meshlint.compile import Artifact
     from meshlint.compile.dot import compile_topology
     from meshlint.emit.render import MAX_AUTO_RENDER_EDGES, RenderError, edge_count, render_svg
 
@@ -206,10 +224,10 @@ def graph(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
 
 
 def check_roots(roots: Sequence[tuple[str, Settings, Sequence[Path]]], *, verbose: bool = False,
-                inputs: InputOptions | None = None) -> CheckResult:
+                inputs: InputOptions | None = None, compile: bool = False) -> CheckResult:
     """Check each (path, its settings, folders to leave out) on its own — one mesh root each, see
     meshlint.roots — and merge the results into one report."""
-    results = [check([path], settings, exclude=exclude, verbose=verbose, inputs=inputs)
+    results = [check([path], settings, exclude=exclude, verbose=verbose, inputs=inputs, compile=compile)
                for path, settings, exclude in roots]
     if len(results) == 1:
         return results[0]

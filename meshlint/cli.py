@@ -6,6 +6,8 @@ unreadable config). Heavy modules are imported inside the commands so `--help` s
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -150,6 +152,9 @@ def check(
                                       "percentages), keeping comments and layout; then report what is left.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print the safe fixes as a unified diff and write nothing; "
                                        "exit 1 when there is one.")] = False,
+    compile: Annotated[bool, typer.Option(
+        "--compile", help="Also run the compiler (the config's build: options; nothing is written) and report "
+        "what build would report as not-compilable. Costs about half a check again.")] = False,
     parameter: ParameterOpt = None,
     substitute_env: SubstituteEnvOpt = False,
     env_file: EnvFileOpt = None,
@@ -164,7 +169,7 @@ def check(
 
     def run() -> object:
         inputs = _inputs(parameter, substitute_env, env_file, name_fragment)
-        return _checked(paths, config, select, ignore, entry_point, verbose, mesh_roots, inputs)
+        return _checked(paths, config, select, ignore, entry_point, verbose, mesh_roots, inputs, compile)
 
     try:
         result = run()
@@ -187,17 +192,18 @@ def check(
 
 
 def _checked(paths: list[str] | None, config: Path | None, select: str | None, ignore: str | None,
-             entry_point: list[str] | None, verbose: bool, mesh_roots: bool, inputs: object = None) -> object:
+             entry_point: list[str] | None, verbose: bool, mesh_roots: bool, inputs: object = None,
+             compile: bool = False) -> object:
     """api.check of PATHS, or with --mesh-roots of the mesh root of each, each with its own config."""
     from meshlint import api, roots
 
     if not mesh_roots:
         return api.check(paths or ["."], _settings(config, select, ignore, entry_point, paths), verbose=verbose,
-                         inputs=inputs)  # type: ignore[arg-type]
+                         inputs=inputs, compile=compile)  # type: ignore[arg-type]
     found = roots.mesh_roots(paths or ["."], Path.cwd())
     plan = [(roots.display(root), _settings(config, select, ignore, entry_point, [roots.display(root)]),
              roots.nested(root, found)) for root in found]
-    return api.check_roots(plan, verbose=verbose, inputs=inputs)  # type: ignore[arg-type]
+    return api.check_roots(plan, verbose=verbose, inputs=inputs, compile=compile)  # type: ignore[arg-type]
 
 
 def _fixed(result: object, *, write: bool) -> bool:
@@ -494,7 +500,25 @@ def explain(rule: Annotated[str, typer.Argument(help="A rule slug (weights-sum) 
 
 
 def main() -> None:
-    app()
+    """The `meshlint` executable: one command, then the process ends.
+
+    The cyclic GC stays off for the whole process: everything the run builds stays referenced until the
+    end, so a collection finds nothing, yet the first one after the run would scan every object (0.2 s
+    on a 1,000-service mesh). For the same reason the process ends without freeing its objects one by
+    one, once the output is flushed (as mypy does).
+    """
+    gc.disable()
+    try:
+        app()
+        code: int = 0
+    except SystemExit as done:
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a closed pipe (`meshlint check | head`): nothing more to tell
+            stream.flush()
+    os._exit(code)
 
 
 @app.command()

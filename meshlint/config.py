@@ -13,7 +13,7 @@ build:                             # `meshlint build` options, named as its flag
 per-path-ignores:                  # glob (relative to the config file's folder) -> rules not reported there
   "legacy/**": [missing-tls]
 options:                           # per-rule options, passed to the rule through RuleContext.options(slug)
-  unreachable-node: {}
+  retry-amplification: {max-attempts: 10}     # RULE_OPTIONS lists the options rules read
 ```
 
 The same keys may live under `[tool.meshlint]` in pyproject.toml. The config is found by walking up from
@@ -23,7 +23,7 @@ the first checked path (`find_config_for`); schemas/config.schema.json describes
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,11 @@ BUILD_OPTIONS = {
     "tracing-address": "tracing_address", "stats-sink": "stats_sink", "stats-sink-address": "stats_sink_address",
     "no-stats-tags": "stats_tags", "resolve": "resolve", "cert-map": "cert_map", "ca-map": "ca_map",
     "sds-socket": "sds_socket_path", "appmesh-defaults": "appmesh_defaults",
+}
+# The options rules read (RuleContext.options): rule -> option -> (is a value valid, what is expected). Checked
+# here so that a typo fails with its position; options of other rules pass through unchecked.
+RULE_OPTIONS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "retry-amplification": {"max-attempts": (lambda v: type(v) is int and v >= 1, "a whole number of at least 1")},
 }
 _PAIRS = {  # repeatable options: the KEY=VALUE form and an example
     "resolve": ("HOST=IP", "color.shop.local=10.0.0.12"),
@@ -214,7 +219,18 @@ def _rule_options(data: dict[str, Any], known: list[str], where: _Locator) -> di
         _known_rule(slug, known, where, pointer)
         if not isinstance(values, dict):
             raise where.error(pointer, f"options of {slug} must be a mapping")
+        for name, value in values.items() if slug in RULE_OPTIONS else ():
+            _rule_option(slug, str(name), value, where, join_pointer(pointer, str(name)))
     return {str(k): dict(v) for k, v in section.items()}
+
+
+def _rule_option(slug: str, name: str, value: Any, where: _Locator, pointer: str) -> None:
+    known = RULE_OPTIONS[slug]
+    if name not in known:
+        raise where.error(pointer, f"unknown option {name!r} of {slug}{_suggest(name, known)}", at_key=True)
+    valid, expected = known[name]
+    if not valid(value):
+        raise where.error(pointer, f"option {name} of {slug} must be {expected}, not {value!r}")
 
 
 def _relative_to_config(path: str, config: Path | None) -> str:

@@ -81,11 +81,8 @@ def route_targets(route: Route) -> list[Target]:
     if kind is None:
         return []
     targets: tuple[WeightedTarget, ...] = getattr(route.spec, kind).action.weighted_targets
-    return [
-        Target(t.virtual_node, t.weight, t.port,
-               route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "weightedTargets", i))
-        for i, t in enumerate(targets)
-    ]
+    base = route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "weightedTargets")
+    return [Target(t.virtual_node, t.weight, t.port, f"{base}/{i}") for i, t in enumerate(targets)]
 
 
 def gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, str] | None:
@@ -113,6 +110,7 @@ class MeshGraph:
     routes_by_gateway: dict[MeshKey, list[GatewayRoute]] = field(default_factory=dict)
     _paths: dict[tuple[str, str, bool], list[tuple[list[Hop], str]]] = field(
         default_factory=dict, repr=False, compare=False)
+    _cycles: list[list[MeshKey]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, model: MeshModel) -> MeshGraph:
@@ -237,14 +235,36 @@ class MeshGraph:
         return edges
 
     def cycles(self) -> list[list[MeshKey]]:
-        """Strongly connected components of the node call graph that contain a cycle, each in order."""
-        adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
-        return [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+        """Strongly connected components of the node call graph that contain a cycle, each in order. Computed
+        once (routing-cycle and retry-amplification both ask); read-only, like service_paths."""
+        if self._cycles is None:
+            adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
+            self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+        return self._cycles
 
 
-def _route_order(route: Route | GatewayRoute) -> tuple[int, str]:
+def _route_order(route: Route | GatewayRoute) -> tuple[int, int, int, str]:
+    """The order Envoy evaluates routes in (design 6.2): priority (none = 1001, after every prioritised
+    route), then the longer path, prefix or regex first, an exact path before a prefix before a regex of the
+    same length, then the name. App Mesh documented "longest prefix wins" for routes without priority; the
+    name only settles ties the configuration leaves open."""
     priority = route.spec.priority
-    return (1001 if priority is None else priority, route.name)
+    length, kind = _match_extent(route)
+    return (1001 if priority is None else priority, -length, kind, route.name)
+
+
+def _match_extent(route: Route | GatewayRoute) -> tuple[int, int]:
+    """(length of the path, prefix or regex as written, 0 exact path | 1 prefix | 2 regex); gRPC: service +
+    method. A regex counts its length too, so a catch-all prefix `/` never hides it."""
+    kind = route_type(route.spec)
+    match = getattr(getattr(route.spec, kind), "match", None) if kind is not None else None
+    if match is None or kind == "tcp_route":
+        return 0, 1
+    if kind == "grpc_route":
+        return len(match.service_name or "") + len(getattr(match, "method_name", None) or ""), 0
+    if match.path is not None:
+        return (len(match.path.exact), 0) if match.path.exact is not None else (len(match.path.regex or ""), 2)
+    return len(match.prefix or ""), 1
 
 
 def _tarjan(adjacency: dict[MeshKey, list[MeshKey]]) -> list[list[MeshKey]]:

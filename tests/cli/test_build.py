@@ -280,3 +280,32 @@ def test_select_does_not_hide_what_cannot_be_compiled(tmp_path: Path) -> None:
     result = api.build([str(tmp_path / "m.yaml")], tmp_path / "out", settings)
     assert [d.rule for d in result.check.diagnostics] == ["not-compilable"]
     assert result.written is None and not (tmp_path / "out").exists()
+
+
+def test_check_compile_reports_what_build_reports_and_writes_nothing(repo: Path) -> None:
+    payments = repo / "mesh" / "payments.yaml"
+    text = payments.read_text()
+    start = text.index("file: {certificateChain:")
+    payments.write_text(text[:start] + f"acm: {{certificateArn: '{ARN}'}}" + text[text.index("}}", start) + 2:])
+
+    plain = run("check", "mesh", "--format", "json", cwd=repo)
+    assert "not-compilable" not in plain.stdout
+    checked = run("check", "mesh", "--compile", "--format", "json", cwd=repo)
+    assert sorted(p.name for p in repo.iterdir()) == ["mesh"]  # nothing written
+    built = run("build", "mesh", "--out", "envoy", "--format", "json", cwd=repo)
+    assert checked.returncode == built.returncode == 0, checked.stderr + built.stderr
+    reported = [(d["rule"], d["path"], d["line"], d["column"], d["message"])
+                for d in json.loads(checked.stdout)["diagnostics"]]
+    assert reported == [(d["rule"], d["path"], d["line"], d["column"], d["message"])
+                        for d in json.loads(built.stdout)["diagnostics"]]
+    assert [r[:2] for r in reported if r[0] == "not-compilable"] == [("not-compilable", "mesh/payments.yaml")]
+
+
+def test_check_compile_is_skipped_when_check_finds_an_error(tmp_path: Path) -> None:
+    from meshlint import api
+
+    (tmp_path / "m.yaml").write_text(
+        "meshName: shop\nspec: {}\n---\nmeshName: shop\nvirtualNodeName: web\nspec:\n  listeners:\n"
+        "    - portMapping: {port: 8080, protocol: htttp}\n")
+    result = api.check([str(tmp_path / "m.yaml")], compile=True)
+    assert [d.rule for d in result.diagnostics] == ["schema"]

@@ -36,6 +36,9 @@ build:
 def test_schema_and_loader_agree_on_the_keys() -> None:
     assert set(SCHEMA["properties"]) == set(config._KEYS)
     assert set(SCHEMA["properties"]["build"]["properties"]) == set(config.BUILD_OPTIONS)
+    rule_options = SCHEMA["properties"]["options"]["properties"]
+    assert {slug: set(rule_options[slug]["properties"]) for slug in rule_options} == \
+        {slug: set(names) for slug, names in config.RULE_OPTIONS.items()}
     Draft202012Validator.check_schema(SCHEMA)
 
 
@@ -54,6 +57,10 @@ def test_a_full_config_is_valid_for_both(tmp_path: Path) -> None:
     ("options: {weights-sum: 3}\n", "options"),
     ("options: {no-such-rule: {}}\n", "options"),
     ("per-path-ignores: [legacy]\n", "per-path-ignores"),
+    ("options: {retry-amplification: {max-attempts: 0}}\n", "options"),
+    ("options: {retry-amplification: {max-attempts: ten}}\n", "options"),
+    ("options: {retry-amplification: {max-attempts: true}}\n", "options"),
+    ("options: {retry-amplification: {max-atempts: 5}}\n", "options"),
 ])
 def test_schema_rejects_what_the_loader_rejects(tmp_path: Path, text: str, bad: str) -> None:
     data = yaml.safe_load(text)
@@ -97,6 +104,17 @@ def test_yaml_errors_name_line_and_column(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"meshlint: error: {tmp_path / '.meshlint.yaml'}:2:16: options of weights-sum " \
                                   "must be a mapping"
+
+
+def test_rule_options_are_checked_with_positions(tmp_path: Path) -> None:
+    write(tmp_path, {".meshlint.yaml": "options:\n  retry-amplification:\n    max-atempts: 5\n", "a.yaml": MESH})
+    proc = run("check", ".", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"meshlint: error: {tmp_path / '.meshlint.yaml'}:3:5: unknown option " \
+                                  "'max-atempts' of retry-amplification; did you mean 'max-attempts'?"
+    (tmp_path / ".meshlint.yaml").write_text("options:\n  retry-amplification: {max-attempts: 4}\n")
+    assert config.load_settings(tmp_path / ".meshlint.yaml", catalogue.load()).options == {
+        "retry-amplification": {"max-attempts": 4}}
 
 
 def test_per_path_ignores_are_relative_to_the_config(tmp_path: Path) -> None:

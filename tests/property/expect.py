@@ -67,7 +67,20 @@ def expected_weights(plan: Plan, route: RoutePlan, protocol: str) -> list[dict[s
 
 
 def route_order(routes: list[RoutePlan]) -> list[RoutePlan]:
-    return sorted(routes, key=lambda r: (1001 if r.priority is None else r.priority, r.name))
+    """Design 6.2: priority (none last), the longer path/prefix/regex first, exact < prefix < regex, name."""
+    return sorted(routes, key=lambda r: (1001 if r.priority is None else r.priority, *_extent(r), r.name))
+
+
+def _extent(route: RoutePlan) -> tuple[int, int]:
+    match = route.match or {}
+    if route.kind == "grpcRoute":
+        return -len(match.get("serviceName", "") + match.get("methodName", "")), 0
+    path = match.get("path") or {}
+    if "exact" in path:
+        return -len(path["exact"]), 0
+    if "regex" in path:
+        return -len(path["regex"]), 2
+    return -len(match.get("prefix", "")), 1
 
 
 def check_route(plan: Plan, route: RoutePlan, protocol: str, got: dict[str, Any]) -> None:

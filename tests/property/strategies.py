@@ -12,7 +12,8 @@ What a drawn mesh looks like (every rule of `check` passes, so it reports no dia
   SANs), DNS discovery (sometimes Cloud Map: compiles with a not-compilable warning), sometimes an access log.
 * virtual routers with one listener, 1-3 routes of the listener's kind (httpRoute, http2Route, grpcRoute;
   one tcpRoute), weighted targets summing to 100, path/prefix/regex, method, scheme, header, query and
-  gRPC metadata matches, retry policies and timeouts.
+  gRPC metadata matches, retry policies (their attempts multiplied over all routers stay within 10) and
+  timeouts.
 * every node is provided by a virtual service or targeted by a router that one provides (no unreachable
   node); node i only calls services whose nodes all come after it (a DAG: no cycle); every caller has a
   client TLS policy, on backendDefaults or on each backend (the same policy, so no clash).
@@ -462,9 +463,10 @@ def _ms(value: int) -> Doc:
     return {"unit": "s", "value": value // 1000} if value % 1000 == 0 else {"unit": "ms", "value": value}
 
 
-def _retry(draw: st.DrawFn, protocol: str, request_ms: int) -> Doc:
-    """Every attempt fits the request timeout (else retries-exceed-timeout)."""
-    retries = draw(st.integers(0, 5))
+def _retry(draw: st.DrawFn, protocol: str, request_ms: int, attempts: int) -> Doc:
+    """At most `attempts` attempts (see `plans`), and every attempt fits the request timeout (else
+    retries-exceed-timeout)."""
+    retries = draw(st.integers(0, min(5, attempts - 1)))
     per_try = draw(st.integers(1, request_ms // (retries + 1)))
     policy: Doc = {"maxRetries": retries, "perRetryTimeout": _ms(per_try)}
     events = draw(st.lists(st.sampled_from(("server-error", "gateway-error", "client-error", "stream-error")),
@@ -528,16 +530,21 @@ def plans(draw: st.DrawFn, *, max_nodes: int = 6, gateways: bool = True, cloud_m
     routers: list[RouterPlan] = []
     services: list[ServicePlan] = []
     covered: set[str] = set()
+    # a call path crosses each router at most once, so attempts multiplied over all routers bound every path:
+    # at most 10 (else retry-amplification)
+    attempts_left = 10
     for _ in range(draw(st.integers(0, 3))):
         protocol = draw(st.sampled_from(sorted({p for node in nodes for p, _ in node.listeners})))
         eligible = [node for node in nodes if any(p == protocol for p, _ in node.listeners)]
         routes = []
         used_priorities: set[int] = set()
+        prioritised = draw(st.booleans())  # all routes of a router or none (else mixed-priority)
         for j in range(1 if protocol == "tcp" else draw(st.integers(1, 3))):
             chosen = draw(st.lists(st.sampled_from(eligible), min_size=1, max_size=min(3, len(eligible)),
                                    unique_by=lambda nd: nd.name))
             weights = _weights(draw, len(chosen))
-            if len(chosen) > 1 and draw(st.integers(0, 4)) == 0:  # a target at weight 0 (a parked canary)
+            # a target at weight 0 (a parked canary); not on TCP, where Envoy drops it (tcp-zero-weight)
+            if protocol != "tcp" and len(chosen) > 1 and draw(st.integers(0, 4)) == 0:
                 weights = [0, *weights[:-2], weights[-2] + weights[-1]]
             targets = []
             for node, weight in zip(chosen, weights, strict=True):
@@ -564,10 +571,11 @@ def plans(draw: st.DrawFn, *, max_nodes: int = 6, gateways: bool = True, cloud_m
                     timeout["idle"] = _duration(draw)
                 route.timeout = timeout or None
             if protocol != "tcp" and draw(st.booleans()):
-                route.retry = _retry(draw, protocol, request_ms)
-            if draw(st.booleans()):
+                route.retry = _retry(draw, protocol, request_ms, attempts_left)
+            if prioritised:
                 route.priority = _fresh_priority(draw, used_priorities)
             routes.append(route)
+        attempts_left //= max(route.retry["maxRetries"] + 1 if route.retry else 1 for route in routes)
         router = RouterPlan(next(pool), protocol, next(ports), routes)
         routers.append(router)
         services.append(ServicePlan(next(pool) + ".local", router=router.name))
@@ -610,6 +618,7 @@ def _gateway(draw: st.DrawFn, plan: Plan, name: str, pool: Any, ports: Any) -> G
     targets = [s.name for s in plan.services if any(p in HTTP_FAMILY for p, _ in plan.service_ports(s.name))]
     routes: list[GatewayRoutePlan] = []
     used_priorities: set[int] = set()
+    prioritised = draw(st.booleans())  # all gateway routes or none (else mixed-priority)
     if targets:
         for j in range(draw(st.integers(1, 3))):
             proto, port = draw(st.sampled_from(listeners))
@@ -618,7 +627,7 @@ def _gateway(draw: st.DrawFn, plan: Plan, name: str, pool: Any, ports: Any) -> G
             match = _grpc_gateway_match(draw, first) if proto == "grpc" else _gateway_http_match(draw, proto, first)
             groute = GatewayRoutePlan(next(pool), kind, draw(st.sampled_from(targets)), match,
                                       port=port if len(listeners) > 1 else None)
-            if draw(st.booleans()):
+            if prioritised:
                 groute.priority = _fresh_priority(draw, used_priorities)
             if proto != "grpc" and "prefix" in match and draw(st.integers(0, 3)) == 0:
                 groute.rewrite = {"prefix": draw(st.sampled_from(({"defaultPrefix": "DISABLED"},

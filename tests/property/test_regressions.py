@@ -33,13 +33,16 @@ def _grpc_gateway_mesh(first: dict[str, Any], second: dict[str, Any], priorities
     ]
 
 
-@pytest.mark.parametrize(("priorities", "rule"), [((26, 110), "shadowed-route"), ((5, 5), "duplicate-priority")],
-                         ids=["shadowed", "same-priority"])
-def test_grpc_gateway_routes_have_no_method_name(tmp_path: Path, priorities: tuple[int, int], rule: str) -> None:
+@pytest.mark.parametrize(("priorities", "rule", "where"), [
+    ((26, 110), "shadowed-route", "gw/k"),
+    ((5, 5), "duplicate-priority", "gw/j"),  # at one priority the longer match (k's serviceName) goes first
+], ids=["shadowed", "same-priority"])
+def test_grpc_gateway_routes_have_no_method_name(tmp_path: Path, priorities: tuple[int, int], rule: str,
+                                                 where: str) -> None:
     """shadowed-route / duplicate-priority read `method_name` of every gRPC match, and gateway gRPC matches
     have none: the rule crashed (AttributeError) on any two gRPC gateway routes of one gateway whose
     service names allowed a comparison (here: the first has no serviceName)."""
     docs = _grpc_gateway_mesh({}, {"serviceName": "e.Pay", "metadata": [{"name": "x-a"}]}, priorities)
     (tmp_path / "mesh.yaml").write_text(yaml.safe_dump_all(docs))
     diagnostics = api.check([str(tmp_path)]).diagnostics  # MESHLINT_RAISE: a crash raises here
-    assert [(d.rule, d.resource.name if d.resource else None) for d in diagnostics] == [(rule, "gw/k")]
+    assert [(d.rule, d.resource.name if d.resource else None) for d in diagnostics] == [(rule, where)]

@@ -113,3 +113,21 @@ def test_placeholder_mesh_compares_within_one_file_only(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(ROUTE.format(name="two") + "---\n" + ROUTE.format(name="three"))
     found = check_in(tmp_path, ["."], settings).diagnostics
     assert [(d.path, d.rule) for d in found] == [("b.yaml", "shadowed-route")]
+
+
+def test_route_order_is_priority_then_longest_match_then_name(tmp_path: Path) -> None:
+    """Design 6.2: priority first (none = after all), then the longer path, prefix or regex, an exact path
+    before a prefix of the same length, and the name only for what is left; a catch-all without priority
+    therefore never hides `/legacy` (App Mesh: "longest prefix wins")."""
+    routes = {"a-root": "prefix: /", "b-legacy": "prefix: /legacy", "c-exact": "path: {exact: /legacy}",
+              "d-first": "prefix: /", "e-regex": "path: {regex: ^/legacy.*$}"}
+    docs = ["meshName: m\nspec: {}", "meshName: m\nvirtualRouterName: r\nspec:\n  listeners: "
+            "[{portMapping: {port: 80, protocol: http}}]"]
+    for name, match in routes.items():
+        priority = "  priority: 3\n" if name == "d-first" else ""
+        docs.append(f"meshName: m\nvirtualRouterName: r\nrouteName: {name}\nspec:\n{priority}  httpRoute:\n"
+                    f"    match: {{{match}}}\n    action: {{weightedTargets: [{{virtualNode: n, weight: 1}}]}}")
+    (tmp_path / "m.yaml").write_text("\n---\n".join(docs) + "\n")
+    result = check_in(tmp_path)
+    assert [r.name for r in result.graph.routes_by_router[("m", "r")]] == [
+        "d-first", "e-regex", "c-exact", "b-legacy", "a-root"]

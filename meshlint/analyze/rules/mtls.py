@@ -1,11 +1,12 @@
 """TLS pairing between a client's policy and the listeners it reaches: mtls-client-cert-missing,
-san-mismatch.
+san-mismatch, trust-source-mismatch.
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/mutual-tls.html
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -136,3 +137,44 @@ def san_mismatch(ctx: RuleContext) -> Iterator[Finding]:
                 "handshake fails",
                 f"add {name!r} to subjectAlternativeNames, or check that the certificate of {node.name!r} "
                 "carries one of the listed names")
+
+
+# arn:<partition>:<service>:<region>:... ; a region that is a placeholder (`${AWS::Region}`) does not match
+_ARN_REGION = re.compile(r"arn:[a-z-]+:[a-z-]+:([a-z]{2}(?:-[a-z]+)+-[0-9]+):")
+
+
+def arn_region(arn: str) -> str | None:
+    """The region of an ARN, or None when it is not written out (placeholder, unresolved value, no ARN)."""
+    found = _ARN_REGION.match(arn)
+    return found.group(1) if found else None
+
+
+@rule("trust-source-mismatch")
+def trust_source_mismatch(ctx: RuleContext) -> Iterator[Finding]:
+    """ACM trust against an ACM listener certificate of another region: ACM issues a private certificate
+    from a CA of the certificate's own region, and CAs cannot be copied between regions. Other pairings
+    (file, sds, exported ACM material) cannot be judged offline."""
+    for call in _calls(ctx):
+        acm = call.tls.validation.trust.acm
+        if acm is None:
+            continue
+        regions = {arn_region(arn) for arn in acm.certificate_authority_arns}
+        if None in regions:
+            continue  # a CA whose region is unknown could be the one that issues the certificate
+        trusted = ", ".join(sorted(r for r in regions if r is not None))
+        reported: set[str] = set()
+        for node, listener in _targets(ctx, call):
+            certificate = listener.tls.certificate.acm
+            region = arn_region(certificate.certificate_arn) if certificate is not None else None
+            if region is None or region in regions or node.name in reported:
+                continue
+            reported.add(node.name)
+            yield finding(
+                "trust-source-mismatch", call.client,
+                call.tls_pointer + "/validation/trust/acm/certificateAuthorityArns",
+                f"{_what(call.client)} trusts only ACM Private CAs in {trusted} when it calls {call.service!r}, "
+                f"but virtual node {node.name!r} presents the ACM certificate {certificate.certificate_arn!r} "
+                f"from {region} on port {listener.port_mapping.port}; ACM issues it from a CA in {region}, so "
+                "the handshake fails (unless a trusted CA is the root that signed that CA)",
+                f"add the ARN of the private CA in {region} that issues the certificate of {node.name!r}, or "
+                "issue that certificate from one of the trusted CAs", at_key=True)

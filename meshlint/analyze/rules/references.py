@@ -1,4 +1,4 @@
-"""Identity and references: duplicate-resource, dangling-reference."""
+"""Identity and references: duplicate-resource, dangling-reference, cross-mesh-reference."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Declaration
-from meshlint.model.graph import Reference
+from meshlint.model.entities import Declaration, MeshModel
+from meshlint.model.graph import Reference, has_placeholder
 
 _KIND_WORDS = {
     "Mesh": "mesh", "VirtualService": "virtual service", "VirtualRouter": "virtual router", "Route": "route",
@@ -40,16 +40,47 @@ def duplicate_resource(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+def _names_by_mesh(model: MeshModel) -> dict[tuple[str, str], set[str]]:
+    """(kind, mesh) -> the names declared there; built once per run, so a rule stays linear in the mesh."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for decl in model.declarations:
+        out[(decl.kind, decl.mesh)].add(decl.name)
+    return out
+
+
+def _meshes_by_name(model: MeshModel) -> dict[tuple[str, str], set[str]]:
+    """(kind, name) -> the meshes that declare it."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for decl in model.declarations:
+        out[(decl.kind, decl.name)].add(decl.mesh)
+    return out
+
+
+def _other_meshes(meshes: dict[tuple[str, str], set[str]], ref: Reference) -> list[str]:
+    """The meshes other than the reference's own that define what it names. A placeholder mesh
+    (`${MeshName}`) may be any mesh, so it neither counts as another mesh nor makes one certain."""
+    if has_placeholder(ref.mesh):
+        return []
+    return sorted(m for m in meshes.get((ref.kind, ref.name), ()) if m != ref.mesh and not has_placeholder(m))
+
+
+def _unresolved(ctx: RuleContext) -> Iterator[Reference]:
+    """References to a resource (not a mesh) that is not defined in the referrer's mesh."""
+    return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh")
+
+
 @rule("dangling-reference")
 def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
+    meshes = _meshes_by_name(ctx.model)
+    names = _names_by_mesh(ctx.model)
+    for ref in _unresolved(ctx):
+        if not _other_meshes(meshes, ref):  # defined in another mesh: cross-mesh-reference reports it
+            yield finding("dangling-reference", ref.source, ref.pointer,
+                          f"{_referrer(ref)}, which is not defined in mesh {ref.mesh!r}", _help(names, ref))
     missing_meshes: dict[str, list[Reference]] = defaultdict(list)
     for ref in ctx.graph.references:
-        if ref.resolved:
-            continue
-        if ref.role == "mesh":
+        if ref.role == "mesh" and not ref.resolved:
             missing_meshes[ref.name].append(ref)
-            continue
-        yield finding("dangling-reference", ref.source, ref.pointer, _message(ref), _help(ctx, ref))
     for mesh, refs in sorted(missing_meshes.items()):
         first = min(refs, key=lambda r: (r.source.origin.path, r.source.origin.doc))
         others = f" (and {len(refs) - 1} more resources)" if len(refs) > 1 else ""
@@ -61,7 +92,26 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _message(ref: Reference) -> str:
+@rule("cross-mesh-reference")
+def cross_mesh_reference(ctx: RuleContext) -> Iterator[Finding]:
+    meshes = _meshes_by_name(ctx.model)
+    for ref in _unresolved(ctx):
+        elsewhere = _other_meshes(meshes, ref)
+        if not elsewhere:
+            continue
+        where = f"mesh {elsewhere[0]!r}" if len(elsewhere) == 1 else \
+            f"meshes {', '.join(repr(m) for m in elsewhere[:-1])} and {elsewhere[-1]!r}"
+        yield finding(
+            "cross-mesh-reference", ref.source, ref.pointer,
+            f"{_referrer(ref)}, which is defined in {where}, not in mesh {ref.mesh!r}; App Mesh resolves names "
+            "only within one mesh, so this names nothing (the Kubernetes controller stops with \"didn't belong to "
+            "mesh\")",
+            f"put both resources in one mesh (the same meshName, or a namespace that mesh selects), or define the "
+            f"{kind_word(ref.kind)} in mesh {ref.mesh!r}")
+
+
+def _referrer(ref: Reference) -> str:
+    """'route 'r/a' targets virtual node 'b'': who names what, in the words of the reference's role."""
     src = f"{kind_word(ref.source.kind)} {ref.source.qualified_name!r}"
     target = f"{kind_word(ref.kind)} {ref.name!r}"
     verbs = {
@@ -72,17 +122,13 @@ def _message(ref: Reference) -> str:
         "router": f"{src} belongs to {target}",
         "gateway": f"{src} belongs to {target}",
     }
-    return f"{verbs.get(ref.role, src + ' names ' + target)}, which is not defined in mesh {ref.mesh!r}"
+    return verbs.get(ref.role, src + " names " + target)
 
 
-def _help(ctx: RuleContext, ref: Reference) -> str:
-    same_mesh = sorted({d.name for d in ctx.model.declarations if d.kind == ref.kind and d.mesh == ref.mesh})
-    close = difflib.get_close_matches(ref.name, same_mesh, n=1, cutoff=0.6)
+def _help(names: dict[tuple[str, str], set[str]], ref: Reference) -> str:
+    close = difflib.get_close_matches(ref.name, sorted(names.get((ref.kind, ref.mesh), ())), n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
-    elsewhere = sorted({d.mesh for d in ctx.model.declarations if d.kind == ref.kind and d.name == ref.name})
-    if elsewhere:
-        return f"{ref.name!r} exists in mesh {elsewhere[0]!r}; App Mesh resolves names only within one mesh"
     if ref.role == "backend":
         return "App Mesh accepts any name here and the calls then fail at run time; define the virtual service"
     return f"define the {kind_word(ref.kind)} or fix the name"

@@ -1,5 +1,5 @@
 """Resilience rules: retries-exceed-timeout, timeout-chain, health-check-timing, connection-pool-mismatch,
-outlier-detection-ineffective.
+outlier-detection-ineffective, retry-amplification.
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/routes.html (timeouts and retries),
 https://docs.aws.amazon.com/app-mesh/latest/userguide/virtual_nodes.html (listener policies)
@@ -7,14 +7,23 @@ https://docs.aws.amazon.com/app-mesh/latest/userguide/virtual_nodes.html (listen
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Resource, Route, VirtualNode
-from meshlint.model.graph import ROUTE_TYPE_ALIAS, route_targets, route_type, same_scope
+from meshlint.model.entities import GatewayRoute, MeshKey, Resource, Route, VirtualNode
+from meshlint.model.graph import (
+    ROUTE_TYPE_ALIAS,
+    Hop,
+    gateway_route_target,
+    has_placeholder,
+    route_targets,
+    route_type,
+    same_scope,
+)
 
 DEFAULT_REQUEST_MS = 15_000  # App Mesh's perRequest default for http, http2 and grpc (0 disables)
 _HTTP_KINDS = {"http_route": "http", "http2_route": "http2", "grpc_route": "grpc"}
@@ -236,3 +245,171 @@ def outlier_detection_ineffective(ctx: RuleContext) -> Iterator[Finding]:
                     f"{dns.hostname!r} as one host and eject all of it or nothing",
                     "set serviceDiscovery.dns.responseType to ENDPOINTS (or use Cloud Map), or remove the "
                     "outlier detection", at_key=True)
+
+
+# ---- retry-amplification --------------------------------------------------------------------------
+DEFAULT_MAX_ATTEMPTS = 10  # options: {retry-amplification: {max-attempts: N}}
+
+Client = MeshKey | GatewayRoute  # who sends a request on: a virtual node, or a gateway route (its gateway)
+
+
+@dataclass(slots=True)  # not frozen: a mesh of 10,000 services has some 200,000 hops, and frozen is slower
+class _Call:
+    """One hop: `client` calls `service`, which delivers to virtual node `node` through `route` (None: the
+    service's provider is the node itself), and the client's proxy makes `attempts` tries."""
+
+    client: Client
+    service: str
+    route: Route | None
+    node: MeshKey
+    attempts: int
+
+
+def hop_attempts(route: Route) -> int:
+    """How often the client's proxy sends one request through `route`: maxRetries + 1 under an explicit
+    retryPolicy, else 1. App Mesh's default policy (2 retries on connect failures, resets and 503, on every
+    HTTP hop without one) is not counted: it is on every hop, so counting it would flag every chain of three
+    services, and meshes of accounts from before 2020-07-29 do not have it."""
+    kind = route_type(route.spec)
+    policy = getattr(route.spec, kind).retry_policy if kind in _HTTP_KINDS else None
+    return 1 if policy is None else policy.max_retries + 1
+
+
+class _Amplification:
+    """The largest product of attempts with which a request reaches each virtual node, by dynamic
+    programming over the call graph in topological order: linear, no path is enumerated.
+
+    Call cycles are cut: hops inside a strongly connected component are not followed, and the count starts
+    again at 1 where a path leaves one. Through a loop the attempts have no bound, which routing-cycle
+    reports; carrying products across it would report that cycle again on every route behind it."""
+
+    def __init__(self, ctx: RuleContext) -> None:
+        graph = ctx.graph
+        self.nodes = ctx.model.nodes
+        self.routes = {(r.mesh, r.qualified_name): (r, hop_attempts(r)) for r in ctx.model.routes.values()}
+        self.component = {key: i for i, members in enumerate(graph.cycles()) for key in members}
+        self.calls = {key: list(self._calls(key, node, graph.node_edges(key))) for key, node in self.nodes.items()}
+        self.entry: list[_Call] = []  # the hops of gateway routes, where requests enter the mesh
+        for groute in ctx.model.gateway_routes.values():
+            found = gateway_route_target(groute)
+            if found is not None:
+                service = found[0].virtual_service.virtual_service_name
+                edges = [(service, hops, target) for hops, target in graph.service_paths(groute.mesh, service)]
+                self.entry += self._calls(groute, groute, edges)
+        self.best: dict[MeshKey, tuple[int, _Call]] = {}  # node -> (product above 1 on arrival, the hop)
+        self._propagate()
+
+    def _calls(self, client: Client, source: Resource, edges: list[tuple[str, list[Hop], str]]) -> Iterator[_Call]:
+        """The hops of `edges` (as node_edges gives them) that are counted: in `source`'s scope (same_scope)
+        and not inside a cycle."""
+        mesh = source.mesh
+        scoped = has_placeholder(mesh)
+        cycle = self.component.get(client) if isinstance(client, tuple) else None
+        for service, hops, target in edges:
+            route, attempts = self.routes[(mesh, hops[0].name)] if hops else (None, 1)
+            node = (mesh, target)
+            if cycle is not None and self.component.get(node) == cycle:
+                continue
+            if scoped and not (same_scope(source, self.nodes[node]) and (route is None or same_scope(source, route))):
+                continue
+            yield _Call(client, service, route, node, attempts)
+
+    def leaving(self, client: Client) -> int:
+        """The product a request carries when `client` sends it on (1 from a gateway or out of a cycle)."""
+        if not isinstance(client, tuple) or client in self.component:
+            return 1
+        held = self.best.get(client)
+        return 1 if held is None else held[0]
+
+    def senders(self) -> Iterator[tuple[int, list[_Call]]]:
+        """(product carried, hops) for the gateway routes, then for each virtual node."""
+        yield 1, self.entry
+        for key, calls in self.calls.items():
+            yield self.leaving(key), calls
+
+    def _propagate(self) -> None:
+        """Kahn's algorithm: a node sends on once every hop into it has arrived."""
+        waiting = dict.fromkeys(self.nodes, 0)
+        for calls in self.calls.values():
+            for call in calls:
+                waiting[call.node] += 1
+        self._arrive(1, self.entry)
+        ready = deque(key for key, count in waiting.items() if count == 0)
+        while ready:
+            key = ready.popleft()
+            for call in self._arrive(self.leaving(key), self.calls[key]):
+                waiting[call.node] -= 1
+                if waiting[call.node] == 0:
+                    ready.append(call.node)
+
+    def _arrive(self, before: int, calls: list[_Call]) -> list[_Call]:
+        for call in calls:
+            product = before * call.attempts
+            held = self.best.get(call.node)
+            # products of 1 need no hop: a path is printed from where it starts to multiply
+            if product > (1 if held is None else held[0]) or (
+                    held is not None and product == held[0] and _order(call) < _order(held[1])):
+                self.best[call.node] = (product, call)
+        return calls
+
+    def path(self, last: _Call) -> list[_Call]:
+        """The hops of the largest product that ends with `last`, from where it started to multiply."""
+        hops = [last]
+        client = last.client
+        while isinstance(client, tuple) and self.leaving(client) > 1:
+            hops.append(self.best[client][1])
+            client = hops[-1].client
+        return hops[::-1]
+
+
+def _order(call: _Call) -> tuple[str, str, str, str]:
+    """Names that break ties between hops of equal product, so the printed path is always the same."""
+    client = call.client[1] if isinstance(call.client, tuple) else call.client.qualified_name
+    return (client, call.service, call.route.qualified_name if call.route else "", call.node[1])
+
+
+def _describe(hops: list[_Call]) -> str:
+    first = hops[0].client
+    text = f"node {first[1]!r}" if isinstance(first, tuple) else f"gateway route {first.qualified_name!r}"
+    for hop in hops:
+        via = f"route {hop.route.qualified_name!r}" if hop.route is not None else f"service {hop.service!r}"
+        text += f" -> {via} x{hop.attempts} -> node {hop.node[1]!r}"
+    return text
+
+
+@rule("retry-amplification")
+def retry_amplification(ctx: RuleContext) -> Iterator[Finding]:
+    limit = int(ctx.options("retry-amplification").get("max-attempts", DEFAULT_MAX_ATTEMPTS))
+    graph = _Amplification(ctx)
+    # per route, the largest product that first exceeds the limit on it: where that path "ends"
+    worst: dict[tuple[str, str], tuple[int, _Call]] = {}
+    for before, calls in graph.senders():
+        if before > limit:
+            continue  # every path through here was reported where it crossed the limit
+        for call in calls:
+            if call.route is None or before * call.attempts <= limit:
+                continue
+            key = (call.route.mesh, call.route.qualified_name)
+            held = worst.get(key)
+            if held is None or before > held[0] or (before == held[0] and _order(call) < _order(held[1])):
+                worst[key] = (before, call)
+    for before, call in worst.values():
+        yield _finding(call, before * call.attempts, graph.path(call), limit)
+
+
+def _finding(call: _Call, product: int, hops: list[_Call], limit: int) -> Finding:
+    route = call.route
+    assert route is not None
+    outer = hops[0].route
+    if outer is not None and outer is not route:
+        help = (f"retry at one layer only, usually the outermost (route {outer.qualified_name!r}): set "
+                "maxRetries: 0 on the routes behind it (removing retryPolicy brings back App Mesh's default of 2 "
+                f"retries), or lower maxRetries until the attempts multiply to {limit} or less")
+    else:
+        help = f"lower maxRetries to {limit - 1} or less"
+    verb = "multiply along" if len(hops) > 1 else "along"
+    return finding(
+        "retry-amplification", route,
+        route.spec_pointer(ROUTE_TYPE_ALIAS[route_type(route.spec) or ""], "retryPolicy", "maxRetries"),
+        f"retries {verb} {_describe(hops)} = {product} attempts per request at virtual node {call.node[1]!r} (more "
+        f"than {limit}): a brief failure there becomes an overload", help)

@@ -1,4 +1,4 @@
-"""Routing rules: weights-sum."""
+"""Routing rules over weighted targets: weights-sum, tcp-zero-weight."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding, Fix, join_pointer, parent_pointer
 from meshlint.model.entities import Route
-from meshlint.model.graph import Target, route_targets
+from meshlint.model.graph import Target, route_targets, route_type
 
 
 def largest_remainder(weights: list[int], total: int = 100) -> list[int]:
@@ -47,6 +47,25 @@ def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
         help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"
         yield replace(finding("weights-sum", route, pointer, message, help_text), fix=_weights_fix(route.origin.doc,
                                                                                                    targets))
+
+
+@rule("tcp-zero-weight")
+def tcp_zero_weight(ctx: RuleContext) -> Iterator[Finding]:
+    """A weight-0 target parks a canary on HTTP routes, but Envoy's tcp_proxy takes weights of 1 and up only:
+    the compiler leaves such a target out (compile/envoy/routes.py `weighted`)."""
+    for route, targets, total, _ in weighted_routes(ctx):
+        if total == 0 or route_type(route.spec) != "tcp_route":
+            continue  # all zero: weights-invalid reports the route
+        live = {(t.node, t.port) for t in targets if t.weight > 0}
+        for target in targets:
+            if target.weight != 0 or (target.node, target.port) in live:
+                continue  # the same node and port also gets a weight: duplicate-target reports the pair
+            yield finding(
+                "tcp-zero-weight", route, target.pointer + "/weight",
+                f"tcp route {route.qualified_name!r} gives virtual node {target.node!r} weight 0; App Mesh accepts "
+                "it, but Envoy's tcp_proxy takes no weight below 1, so meshlint build leaves the target out of "
+                "the bootstrap: on TCP the target is not parked, it is not there at all",
+                f"remove the target, or give {target.node!r} a weight of 1 or more if it should get connections")
 
 
 def _weights_fix(doc: int, targets: list[Target]) -> Fix:

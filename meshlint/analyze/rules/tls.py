@@ -1,5 +1,5 @@
 """missing-tls: listeners without TLS, clients that don't enforce it, and clients that enforce it
-towards a listener that has none (the handshake fails).
+towards a listener that has none (the handshake fails); permissive-tcp-listener.
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html
 """
@@ -95,3 +95,23 @@ def _gateway_client(ctx: RuleContext, gateway: VirtualGateway) -> Iterator[Findi
 
 def _ports(ports: Any) -> str:
     return ", ".join(str(p) for p in sorted(ports))
+
+
+@rule("permissive-tcp-listener")
+def permissive_tcp_listener(ctx: RuleContext) -> Iterator[Finding]:
+    """PERMISSIVE puts tls_inspector on the ingress listener: it waits for the caller's first bytes to tell
+    TLS from plaintext, which a server-first protocol never sends (the egress failure of aws-app-mesh-roadmap#62
+    on the ingress side)."""
+    for node in ctx.model.nodes.values():
+        for i, listener in enumerate(node.spec.listeners or ()):
+            if listener.port_mapping.protocol != "tcp" or listener.tls is None or listener.tls.mode != "PERMISSIVE":
+                continue
+            yield finding(
+                "permissive-tcp-listener", node, node.spec_pointer("listeners", i, "tls", "mode"),
+                f"tcp listener on port {listener.port_mapping.port} of virtual node {node.name!r} is PERMISSIVE: "
+                "to tell TLS from plaintext the proxy waits for the first bytes of every connection, and a "
+                "plaintext caller of a server-first protocol (MySQL, SMTP, FTP, ...) sends nothing until the "
+                "server greets it; such connections stall and are closed after Envoy's 15 s listener filter "
+                "timeout",
+                "set the mode to STRICT once every caller originates TLS (callers with a mesh proxy do), or to "
+                "DISABLED")

@@ -1,5 +1,5 @@
 """Traffic rules over routers and their routes: weights-invalid, duplicate-priority, shadowed-route,
-router-without-routes, route-protocol-mismatch, port-mismatch, service-without-provider,
+mixed-priority, router-without-routes, route-protocol-mismatch, port-mismatch, service-without-provider,
 gateway-without-routes.
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/routes.html
@@ -71,23 +71,24 @@ def _subset(first: Any, later: Any) -> bool:
 
 
 def _host_covers(first: Any, later: Any) -> bool:
-    """Gateway-route hostname matches: every host `later` accepts is accepted by `first`."""
+    """Gateway-route hostname matches: every host `later` accepts is accepted by `first`. Host matching
+    ignores letter case (the compiled virtual hosts do too)."""
     if first is None:
         return True
     if later is None:
         return False
     if first.exact is not None:
-        return bool(later.exact == first.exact)
-    suffix = first.suffix or ""
-    return (later.exact or later.suffix or "").endswith(suffix)
+        return later.exact is not None and later.exact.lower() == first.exact.lower()
+    suffix = (first.suffix or "").lower()
+    return (later.exact or later.suffix or "").lower().endswith(suffix)
 
 
 def _host_overlaps(one: Any, other: Any) -> bool:
     if one is None or other is None:
         return True
     if one.exact is not None and other.exact is not None:
-        return bool(one.exact == other.exact)
-    a, b = one.exact or one.suffix or "", other.exact or other.suffix or ""
+        return bool(one.exact.lower() == other.exact.lower())
+    a, b = (one.exact or one.suffix or "").lower(), (other.exact or other.suffix or "").lower()
     return a.endswith(b) or b.endswith(a)
 
 
@@ -214,13 +215,15 @@ def _before(first: Any, later: Any) -> bool:
 @rule("shadowed-route")
 def shadowed_route(ctx: RuleContext) -> Iterator[Finding]:
     for kind, routes in _all_route_groups(ctx):
+        matches = [_match(r) for r in routes]  # read once: the pairs below are quadratic per router
+        dumps = [_dump(m) for m in matches]
         for i, later in enumerate(routes):
-            for first in routes[:i]:
-                m1, m2 = _match(first), _match(later)
-                identical = _dump(m1) == _dump(m2)
+            for j, first in enumerate(routes[:i]):
+                m1, m2 = matches[j], matches[i]
+                identical = dumps[j] == dumps[i]
                 if not (identical or (_before(first, later) and covers(kind, m1, m2))):
                     continue
-                at_key = _match(later) is None
+                at_key = m2 is None
                 if identical:
                     yield finding(
                         "shadowed-route", later, _match_pointer(later, kind),
@@ -236,6 +239,67 @@ def shadowed_route(ctx: RuleContext) -> Iterator[Finding]:
                         f"narrow {first.qualified_name!r} or give {later.qualified_name!r} an earlier priority; "
                         "delete it if it is left over", at_key=at_key)
                 break
+
+
+# ---- mixed-priority -------------------------------------------------------------------------------
+def _route_tables(routes: list[Any]) -> list[list[Any]]:
+    """The routes of one kind as the listeners see them, in evaluation order: a route with match.port serves
+    that port's listener only, a route without one serves every listener of its kind."""
+    ports = sorted({p for p in (getattr(_match(r), "port", None) for r in routes) if p is not None})
+    if not ports:
+        return [routes]
+    return [[r for r in routes if getattr(_match(r), "port", None) in (None, port)] for port in ports]
+
+
+def _preempted(kind: str, routes: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(unprioritised routes that a prioritised route of the same listener can take requests from, those
+    prioritised routes), both in evaluation order. An unprioritised route whose match is disjoint from the
+    prioritised ones, or covers each of them (a catch-all behind more specific routes), is ordered as meant."""
+    late: set[int] = set()
+    early: set[int] = set()
+    matches = {id(r): _match(r) for r in routes}
+    for table in _route_tables(routes):
+        prioritised = [r for r in table if r.spec.priority is not None]
+        for route in (r for r in table if r.spec.priority is None):
+            mine = matches[id(route)]
+            takers = [p for p in prioritised if overlaps(kind, matches[id(p)], mine)
+                      and not covers(kind, mine, matches[id(p)])]
+            if takers:
+                late.add(id(route))
+                early.update(id(p) for p in takers)
+    return [r for r in routes if id(r) in late], [r for r in routes if id(r) in early]
+
+
+def _names(routes: list[Any]) -> str:
+    shown = ", ".join(repr(r.name) for r in routes[:3])
+    return shown + (f" and {len(routes) - 3} more" if len(routes) > 3 else "")
+
+
+@rule("mixed-priority")
+def mixed_priority(ctx: RuleContext) -> Iterator[Finding]:
+    for kind, routes in _all_route_groups(ctx):
+        if kind == "tcp_route":
+            continue  # a TCP listener takes one route; several on one listener are shadowed-route's finding
+        late, early = _preempted(kind, routes)
+        if late:
+            yield _mixed_finding(kind, late, early)
+
+
+def _mixed_finding(kind: str, late: list[Any], early: list[Any]) -> Finding:
+    first = late[0]
+    is_route = isinstance(first, Route)
+    parent = f"virtual router {first.router!r}" if is_route else f"virtual gateway {first.gateway!r}"
+    word = "route" if is_route else "gateway route"
+    many, many_early = len(late) > 1, len(early) > 1
+    return finding(
+        "mixed-priority", first, first.origin.pointer("routeName" if is_route else "gatewayRouteName"),
+        f"{_PROTOCOL[kind]} {word}{'s' if many else ''} {_names(late)} of {parent} {'have' if many else 'has'} "
+        f"no priority, but can match the same requests as {_names(early)}, which {'have' if many_early else 'has'}"
+        f" one: {word}s without priority are evaluated after every {word} with one (as if at priority 1001), so "
+        f"the requests both match go to {_names(early)}",
+        f"if {'they' if many else 'it'} should match first, give {'them priorities' if many else 'it a priority'} "
+        f"below {min(r.spec.priority for r in early)}; either way, give every {word} of the "
+        f"{parent.split(' ')[1]} a priority so that the order is written down (0 is evaluated first)")
 
 
 # ---- router-without-routes, service-without-provider, gateway-without-routes ----------------------

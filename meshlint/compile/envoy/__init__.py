@@ -19,21 +19,34 @@ from meshlint.compile.envoy.context import RULE, Ctx, unique_findings
 from meshlint.compile.envoy.envoy_json import Json
 from meshlint.compile.envoy.names import GATEWAY_KIND, NODE_KIND, artifact_path, safe_component
 from meshlint.compile.envoy.options import CompileOptions
+from meshlint.diagnostics import Finding
 
-__all__ = ["RULE", "CompileOptions", "compile_envoy", "render", "safe_component"]
+__all__ = ["RULE", "CompileOptions", "compile_envoy", "compile_findings", "render", "safe_component"]
 
 
 def compile_envoy(mesh: ValidatedMesh, options: CompileOptions | None = None) -> CompileResult:
     """Every virtual node and virtual gateway of the model -> `<mesh>/virtual-nodes/<node>.json` /
     `<mesh>/virtual-gateways/<gw>.json`, sorted by path; findings sorted and without repeats."""
     ctx = Ctx(mesh.model, mesh.graph, options or CompileOptions())
+    documents = _documents(ctx)
+    artifacts = [Artifact(path, render(documents[path])) for path in sorted(documents)]
+    return CompileResult(artifacts=artifacts, findings=unique_findings(ctx.findings))
+
+
+def compile_findings(mesh: ValidatedMesh, options: CompileOptions | None = None) -> list[Finding]:
+    """What `compile_envoy` would report, without serialising anything (`meshlint check --compile`)."""
+    ctx = Ctx(mesh.model, mesh.graph, options or CompileOptions())
+    _documents(ctx)
+    return unique_findings(ctx.findings)
+
+
+def _documents(ctx: Ctx) -> dict[PurePosixPath, Json]:
     documents: dict[PurePosixPath, Json] = {}
     for (mesh_name, name), node in sorted(ctx.model.nodes.items()):
         documents[artifact_path(mesh_name, NODE_KIND, name)] = node_bootstrap(ctx, node)
     for (mesh_name, name), gateway in sorted(ctx.model.gateways.items()):
         documents[artifact_path(mesh_name, GATEWAY_KIND, name)] = gateway_bootstrap(ctx, gateway)
-    artifacts = [Artifact(path, render(documents[path])) for path in sorted(documents)]
-    return CompileResult(artifacts=artifacts, findings=unique_findings(ctx.findings))
+    return documents
 
 
 def render(document: Json) -> bytes:
@@ -44,7 +57,10 @@ def render(document: Json) -> bytes:
     three quarters of a 1,000-service build. Strings still go through the C escaper.
     """
     out: list[str] = []
-    _pretty(document, "\n", out)
+    if isinstance(document, (dict, list)):
+        _pretty(document, "\n", out)
+    else:
+        out.append(_scalar(document))
     out.append("\n")
     return "".join(out).encode("utf-8")
 
@@ -53,34 +69,57 @@ _escape = encode_basestring
 
 
 def _pretty(value: Any, newline: str, out: list[str]) -> None:
-    kind = type(value)
-    if kind is dict:
+    """`value` (a dict or list) into `out`; strings and integers, most of the leaves, are written in place
+    rather than through a call each."""
+    inner = newline + "  "
+    if type(value) is dict:
         if not value:
             out.append("{}")
             return
-        inner = newline + "  "
         separator = "{" + inner
         for key in sorted(value):
             out.append(separator)
             out.append(_escape(key))
             out.append(": ")
-            _pretty(value[key], inner, out)
+            item = value[key]
+            kind = type(item)
+            if kind is str:
+                out.append(_escape(item))
+            elif kind is int:
+                out.append(int.__repr__(item))
+            elif kind is dict or kind is list:
+                _pretty(item, inner, out)
+            else:
+                out.append(_scalar(item))
             separator = "," + inner
         out.append(newline + "}")
-    elif kind is list:
+    else:
         if not value:
             out.append("[]")
             return
-        inner = newline + "  "
         separator = "[" + inner
         for item in value:
             out.append(separator)
-            _pretty(item, inner, out)
+            kind = type(item)
+            if kind is str:
+                out.append(_escape(item))
+            elif kind is dict or kind is list:
+                _pretty(item, inner, out)
+            else:
+                out.append(_scalar(item))
             separator = "," + inner
         out.append(newline + "]")
-    elif kind is str:
-        out.append(_escape(value))
-    elif kind is int:
-        out.append(int.__repr__(value))
-    else:
-        out.append(json.dumps(value))  # float, bool, None
+
+
+def _scalar(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is str:
+        return _escape(value)
+    return json.dumps(value)  # float: json's own spelling (1e-05, Infinity)

@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshlint.compile.envoy.context import Ctx, Proxy
-from meshlint.compile.envoy.envoy_json import Json, family_of, typed
+from meshlint.compile.envoy.envoy_json import Json, family_of
 from meshlint.compile.envoy.listeners import (
     ORIGINAL_DST,
-    TLS_INSPECTOR,
-    TLS_INSPECTOR_NAME,
-    TLS_INSPECTOR_TYPE,
     hcm,
     listener,
     tcp_proxy,
+    tls_inspector,
 )
 from meshlint.compile.envoy.names import (
     allow_all_cluster,
@@ -136,7 +134,7 @@ def egress_listener(ctx: Ctx, proxy: Proxy, bind: str, plan: EgressPlan, allow_a
     })
     port = ctx.options.egress_port
     out = listener(listener_name("egress", bind, port), bind, port, "OUTBOUND",
-                   [ORIGINAL_DST, _inspector(sorted(p for p in plan.tcp if p != 443))], chains)
+                   [ORIGINAL_DST, tls_inspector(sorted(p for p in plan.tcp if p != 443))], chains)
     if allow_all:
         passthrough = {"cluster": allow_all_cluster(mesh), "idle_timeout": PASSTHROUGH_IDLE}
         out["default_filter_chain"] = {"name": "egress_allow_all", "filters": [tcp_proxy(proxy, "egress", passthrough)]}
@@ -147,12 +145,3 @@ def _allow_all_vhost(mesh: str) -> Json:
     route = {"match": {"prefix": "/"}, "route": {"cluster": allow_all_cluster(mesh), "timeout": "15s"}}
     return {"name": "allow_all", "domains": ["*"], "routes": [route]}
 
-
-def _inspector(tcp_ports: list[int]) -> Json:
-    """Server-first TCP protocols (MySQL, SMTP) stall behind tls_inspector (roadmap#62): skip it on the
-    modelled TCP ports, which never need SNI."""
-    if not tcp_ports:
-        return TLS_INSPECTOR
-    rules = [{"destination_port_range": {"start": p, "end": p + 1}} for p in tcp_ports]
-    disabled = rules[0] if len(rules) == 1 else {"or_match": {"rules": rules}}
-    return {**typed(TLS_INSPECTOR_NAME, TLS_INSPECTOR_TYPE), "filter_disabled": disabled}

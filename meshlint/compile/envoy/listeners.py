@@ -20,6 +20,16 @@ TLS_INSPECTOR_TYPE = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInsp
 TLS_INSPECTOR = typed(TLS_INSPECTOR_NAME, TLS_INSPECTOR_TYPE)
 
 
+def tls_inspector(skipped_ports: list[int]) -> Json:
+    """The tls_inspector listener filter, off on `skipped_ports`. It waits for the client's first bytes, so
+    server-first TCP protocols (MySQL, SMTP) stall behind it (roadmap#62) on ports that never need it."""
+    if not skipped_ports:
+        return TLS_INSPECTOR
+    rules = [{"destination_port_range": {"start": p, "end": p + 1}} for p in skipped_ports]
+    disabled = rules[0] if len(rules) == 1 else {"or_match": {"rules": rules}}
+    return {**TLS_INSPECTOR, "filter_disabled": disabled}
+
+
 def hcm(proxy: Proxy, stat_prefix: str, route_config: Json) -> Json:
     """The HCM options App Mesh set on every HTTP listener (gateway config dump): websocket upgrades,
     path normalisation, merged slashes, escaped slashes kept, router only, tracing, access log."""
@@ -111,10 +121,11 @@ def node_ingress_listener(ctx: Ctx, proxy: Proxy, node: VirtualNode) -> Json | N
         seen.add(lst.port_mapping.port)
         check_listener_kinds(ctx, node, i, lst)
         chains += _ingress_chains(ctx, proxy, node, lst, i, multi=len(listeners) > 1)
-    permissive = any(lst.tls is not None and lst.tls.mode == "PERMISSIVE" for lst in listeners)
+    permissive = {lst.port_mapping.port for lst in listeners if lst.tls is not None and lst.tls.mode == "PERMISSIVE"}
+    inspector = [tls_inspector(sorted(seen - permissive))] if permissive else []  # only PERMISSIVE ports sniff
     bind = node_bind(ctx, node)
     return listener(listener_name("ingress", bind, ctx.options.ingress_port), bind, ctx.options.ingress_port,
-                    "INBOUND", [ORIGINAL_DST, *([TLS_INSPECTOR] if permissive else [])], chains)
+                    "INBOUND", [ORIGINAL_DST, *inspector], chains)
 
 
 def _ingress_chains(ctx: Ctx, proxy: Proxy, node: VirtualNode, lst: Listener, index: int,
