@@ -154,7 +154,7 @@ def check(
                                        "exit 1 when there is one.")] = False,
     compile: Annotated[bool, typer.Option(
         "--compile", help="Also run the compiler (the config's build: options; nothing is written) and report "
-        "what build would report as not-compilable. Costs about half a check again.")] = False,
+        "what build would report as not-compilable. Adds about two thirds of a check's time.")] = False,
     parameter: ParameterOpt = None,
     substitute_env: SubstituteEnvOpt = False,
     env_file: EnvFileOpt = None,
