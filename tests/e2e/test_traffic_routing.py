@@ -126,6 +126,14 @@ spec:
     match: {{prefix: /}}
     action: {{weightedTargets: [{{virtualNode: v1, weight: 1}}]}}
 ---
+routeName: legacy
+virtualRouterName: color-router
+meshName: traffic
+spec:
+  httpRoute:
+    match: {{prefix: /legacy}}
+    action: {{weightedTargets: [{{virtualNode: v2, weight: 1}}]}}
+---
 routeName: explicit
 virtualRouterName: retry-router
 meshName: traffic
@@ -268,6 +276,7 @@ def test_header_match_sends_canary_traffic_only_to_v2(mesh: Mesh) -> None:
     ("GET", "/query", "v1"),
     ("GET", "/p/long/x", "v2"),  # priority 5 (/p) beats the longer priority-6 prefix (/p/long)
     ("GET", "/other", "v1"),  # the unprioritised catch-all comes last
+    ("GET", "/legacy/x", "v2"),  # among unprioritised routes the longer prefix first, whatever the names
 ])
 def test_match_kinds_and_priority(mesh: Mesh, method: str, path: str, expected: str) -> None:
     assert mesh.send(path, method=method) == (200, expected)
