@@ -268,8 +268,8 @@ def _flush(root: str) -> None:
         for name in names:
             path = os.path.join(folder, name)
             if not os.path.islink(path):  # a carried-over symlink: nothing of ours to flush behind it
-                _fsync_path(path)
-        _fsync_dir(folder)
+                _fsync(path)
+        _fsync(folder)
 
 
 def _mkdirs(root: str, parts: Sequence[str]) -> str:
@@ -299,16 +299,9 @@ def _write_file(path: str, content: bytes) -> None:
         handle.write(content)
 
 
-def _fsync_path(path: str) -> None:
+def _fsync(path: str | Path) -> None:
+    """fsync a file or folder (never through a symlink)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     except OSError as err:
@@ -354,7 +347,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _retire(previous: Path, target: Path, superseded: set[str]) -> list[str]:
     """Remove the previous tree, after moving into DIR what someone wrote into it while the build ran."""
-    _fsync_dir(target.parent)
+    _fsync(target.parent)
     late = [rel for rel, kind in _walk(previous)
             if kind != "dir" and rel not in superseded and not _same_entry(previous / rel, target / rel)]
     stuck = []

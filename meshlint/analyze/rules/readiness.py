@@ -11,6 +11,7 @@ own default is 100).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # the parser behind `re` (3.11+)
@@ -49,9 +50,9 @@ def _spec_strings(resource: Resource, sign: re.Pattern[str]) -> Iterator[tuple[t
     """Every string of the resource's spec with its path, for specs whose compact JSON shows `sign`: the
     JSON dump is done natively, so most specs are ruled out without walking them in Python."""
     spec = getattr(resource, "spec", None)
-    if spec is None or not sign.search(spec.model_dump_json(by_alias=True, exclude_none=True)):
-        return
-    yield from _strings(spec.model_dump(by_alias=True, exclude_none=True))
+    dumped = spec.model_dump_json(by_alias=True, exclude_none=True) if spec is not None else ""
+    if sign.search(dumped):
+        yield from _strings(json.loads(dumped))
 
 
 _REGEX_SIGN = re.compile(r'"regex":')

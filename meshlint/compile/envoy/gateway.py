@@ -47,6 +47,7 @@ def plan_gateway(ctx: Ctx, gateway: VirtualGateway) -> GatewayPlan:
     where = Where(gateway, path) if policy is not None else None
     ports: dict[tuple[bool, str], int | None] = {}
     listening = {lst.port_mapping.port for lst in gateway.spec.listeners}
+    spelled: dict[str, str] = {}  # a hop-2 host in lower case -> the spelling of its virtual host
     for groute in ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name), []):
         kind = route_type(groute.spec)
         if kind is None or kind == "tcp_route" or not _placed(ctx, groute, kind, listening):
@@ -61,8 +62,11 @@ def plan_gateway(ctx: Ctx, gateway: VirtualGateway) -> GatewayPlan:
             if ports[key] != port:
                 _port_clash(ctx, groute, kind, service, ports[key])
             continue
-        if not key[0] and _case_clash(ctx, groute, kind, service, plan.by_host):
-            continue
+        if not key[0]:
+            earlier = spelled.setdefault(service.lower(), service)
+            if earlier != service:
+                _case_clash(ctx, groute, kind, service, earlier)
+                continue
         ports[key] = port
         (plan.by_header if key[0] else plan.by_host)[service] = entry.routes if entry is not None else []
         for target in entry.clusters if entry is not None else []:
@@ -80,18 +84,14 @@ def _placed(ctx: Ctx, groute: GatewayRoute, kind: str, listening: set[int]) -> b
     return False
 
 
-def _case_clash(ctx: Ctx, groute: GatewayRoute, kind: str, service: str, by_host: dict[str, list[Json]]) -> bool:
+def _case_clash(ctx: Ctx, groute: GatewayRoute, kind: str, service: str, earlier: str) -> None:
     """Hop 2 matches Host case-insensitively and Envoy rejects a domain in two virtual hosts: a service
     spelled like an earlier one but for letter case is left out (as on a virtual node's egress)."""
-    earlier = next((name for name in by_host if name.lower() == service.lower()), None)
-    if earlier is None:
-        return False
     ctx.report(groute, groute.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService",
                                            "virtualServiceName"),
                f"target {service!r} differs from {earlier!r}, which an earlier gateway route targets, only by letter "
                "case; hop 2 cannot tell them apart by Host and this route is left out",
                "name virtual services so that they differ in more than letter case")
-    return True
 
 
 def _port_clash(ctx: Ctx, groute: GatewayRoute, kind: str, service: str, first: int | None) -> None:
