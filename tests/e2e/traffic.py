@@ -71,15 +71,21 @@ def loopback_ip(block: int, host: int) -> str:
     return assert_loopback(f"127.{100 + os.getpid() % 100}.{block}.{host}")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(*ips: str) -> int:
-    """A TCP port that is free on every one of `ips` (all loopback) right now."""
+    """A TCP port that is free on every one of `ips` (all loopback) right now, and that this process has not
+    handed out before: a fixture picks all its ports before anything binds them, so the kernel may offer a
+    port twice."""
     for ip in ips:
         assert_loopback(ip)
     for _ in range(100):
         with socket.socket() as probe:
             probe.bind((ips[0], 0))
             port: int = probe.getsockname()[1]
-        if all(_bindable(ip, port) for ip in ips):
+        if port not in _HANDED_OUT and all(_bindable(ip, port) for ip in ips):
+            _HANDED_OUT.add(port)
             return port
     raise RuntimeError(f"no common free port on {ips} after 100 tries")
 
