@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/run.py --n 10 1000 10000 --runs 5
     .venv/bin/python benchmarks/run.py --cfn-lint cfn-lint    # also time cfn-lint on the same mesh as CloudFormation
 
-Meshes come from ../shared/bench/gen_mesh.py (same N and seed give the same bytes) and are cached under
---work. Each measurement is a fresh process, so imports and start-up count, as they do in pre-commit.
+Meshes come from benchmarks/gen_mesh.py (same N and seed give the same bytes) and are cached under --work.
+Each measurement is a fresh process, so imports and start-up count, as they do in pre-commit.
 The package's bytecode is compiled first, as `pip install` does (an editable install, or
 PYTHONDONTWRITEBYTECODE=1, would otherwise compile every module in every run). Peak memory is the child's
 maximum resident set size.
@@ -19,11 +19,12 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GEN_MESH = Path(os.environ.get("MESHLINT_GEN_MESH", REPO.parent / "shared" / "bench" / "gen_mesh.py"))
+GEN_MESH = REPO / "benchmarks" / "gen_mesh.py"
 
 
 def generate(n: int, fmt: str, work: Path) -> Path:
@@ -56,7 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median reported)")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/meshlint-bench"))
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "meshlint-bench")
     parser.add_argument("--cfn-lint", help="a cfn-lint executable to time on the CloudFormation form")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()

@@ -26,10 +26,10 @@ from meshlint.compile.dot import compile_topology, topology_dot
 from meshlint.compile.dot_style import FINDING_COLOUR, TLS_STYLE
 from meshlint.config import Settings
 from meshlint.emit import render
-from tests.helpers import FIXTURES, REPO, UPDATE
+from tests.helpers import FIXTURES, UPDATE
+from tests.support.shared import GEN_MESH
 
 CASE = FIXTURES / "topology" / "shop"
-GEN_MESH = REPO.parent / "shared" / "bench" / "gen_mesh.py"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -410,8 +410,6 @@ def test_synthetic_mesh_renders(services: int, tmp_path: Path, record_property: 
     """Rendering stays quick at 300 services (a time is reported, not asserted): look at the PNGs this writes
     to /tmp when changing the layout."""
     need_dot()
-    if not GEN_MESH.exists():
-        pytest.skip(f"{GEN_MESH} not found (shared/ beside the repository)")
     folder = tmp_path / "mesh"
     subprocess.run([sys.executable, str(GEN_MESH), "--n", str(services), "--format", "cli-yaml", "--out",
                     str(folder)], check=True, capture_output=True)

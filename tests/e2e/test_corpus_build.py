@@ -14,9 +14,10 @@ from meshlint import api, catalogue
 from meshlint.config import Settings
 from meshlint.diagnostics import Severity
 from tests.support.envoy import CertFiles, assert_envoy_accepts, make_cert_dir, strict_parse
-from tests.unit.test_corpus import CORPUS
+from tests.support.shared import require
 
 pytestmark = pytest.mark.envoy
+CORPUS = require("corpus", "real-corpus build tests")
 
 
 def _point_at(node: Any, certs: CertFiles, parent: str = "") -> None:

@@ -12,8 +12,9 @@ from meshlint.load import schema
 from meshlint.load.sources import load_sources
 from meshlint.normalize import appmesh_api
 from tests.helpers import FIXTURES, REPO
+from tests.support.shared import require
 
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = require("corpus", "real-corpus fast-path tests")
 
 
 def _documents() -> list[tuple[str, dict[str, Any]]]:

@@ -15,8 +15,9 @@ from meshlint.diagnostics import Position
 from meshlint.load.files import discover, read_text
 from meshlint.load.parse import compose_roots, locate, locate_marked, parse_text
 from tests.helpers import FIXTURES, REPO
+from tests.support.shared import require
 
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = require("corpus", "real-corpus position tests")
 
 
 def _paths(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

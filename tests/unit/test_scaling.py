@@ -10,9 +10,7 @@ import time
 from pathlib import Path
 
 from meshlint import api
-from tests.helpers import REPO
-
-GEN_MESH = REPO.parent / "shared" / "bench" / "gen_mesh.py"
+from tests.support.shared import GEN_MESH
 
 
 def _mesh(tmp_path: Path, n: int) -> Path:
@@ -33,7 +31,6 @@ def _best_of(runs: int, path: Path) -> float:
 
 
 def test_check_scales_linearly(tmp_path: Path) -> None:
-    assert GEN_MESH.is_file(), f"{GEN_MESH} is missing (../shared beside the repository)"
     small, large = _mesh(tmp_path, 50), _mesh(tmp_path, 200)
     _best_of(1, small)  # warm caches (schemas, validators)
     ratio = _best_of(3, large) / _best_of(3, small)
