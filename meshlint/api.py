@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from meshlint import __version__
 from meshlint.config import Settings
@@ -33,7 +33,7 @@ class CheckResult:
     graph: MeshGraph
     files: int
     resources: int
-    sources: dict[str, object]
+    sources: dict[str, SourceFile]  # by display path
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity == severity)
@@ -103,8 +103,7 @@ def _with_build_findings(checked: CheckResult, findings: Sequence[Finding], sett
     # explicit --ignore (or severity off) does.
     build_settings = settings if settings.select is None else replace(
         settings, select=settings.select | BUILD_RULES)
-    files = cast("Mapping[str, SourceFile]", checked.sources)
-    diagnostics = sorted({*checked.diagnostics, *stamp_build(findings, files, build_settings)},
+    diagnostics = sorted({*checked.diagnostics, *stamp_build(findings, checked.sources, build_settings)},
                          key=lambda d: d.sort_key)
     return replace(checked, diagnostics=diagnostics)
 

@@ -25,7 +25,7 @@ def render(diagnostics: Sequence[Diagnostic], summary: Mapping[str, int],
         if d.help:
             out.append(f"   = help: {d.help}")
         out.append("")
-    out.append(_summary_line(summary))
+    out.append(summary_line(summary))
     return "\n".join(out) + "\n"
 
 
@@ -43,7 +43,7 @@ def _excerpt(lines: list[str], line: int, column: int, gutter: Callable[[str], s
     return [f"{gutter(pad + ' |')}", f"{gutter(f'{line} |')} {text}", f"{gutter(pad + ' |')} {caret}"]
 
 
-def _summary_line(summary: Mapping[str, int]) -> str:
+def summary_line(summary: Mapping[str, int]) -> str:
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 

@@ -129,3 +129,10 @@ def test_help_teaches(bad_mesh: Path) -> None:
     out = run("check", "--help", cwd=bad_mesh).stdout
     for option in ("--format", "--select", "--ignore", "--fail-on", "--entry-point", "--config"):
         assert option in out
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    from meshlint import __version__
+
+    proc = run("--version", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, f"meshlint {__version__}\n")

@@ -9,6 +9,7 @@ there. The mesh generator the benchmarks and scaling tests need lives in the rep
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ def require(relative: str, what: str) -> Path:
     path = SHARED / relative
     if path.exists():
         return path
-    reason = f"../shared/{relative} not present: {what} skipped"
+    module = sys._getframe(1).f_globals.get("__name__", "?")  # name the module in pytest's one skip line
+    reason = f"{module}: ../shared/{relative} not present: {what} skipped"
     if os.environ.get("MESHLINT_REQUIRE_SHARED") == "1":
         raise pytest.UsageError(f"{reason}, but MESHLINT_REQUIRE_SHARED=1 says it must run")
     pytest.skip(reason, allow_module_level=True)

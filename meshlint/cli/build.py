@@ -1,0 +1,205 @@
+"""`meshlint build`: check, then compile every virtual node and gateway into an Envoy bootstrap under --out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from meshlint.cli import report
+from meshlint.cli.options import (
+    ConfigOpt,
+    EntryOpt,
+    EnvFileOpt,
+    Format,
+    FormatOpt,
+    IgnoreOpt,
+    NameFragmentOpt,
+    ParameterOpt,
+    PathsArg,
+    SelectOpt,
+    SubstituteEnvOpt,
+    VerboseOpt,
+    fail,
+    input_options,
+    settings,
+)
+
+if TYPE_CHECKING:
+    from meshlint.api import BuildResult
+    from meshlint.emit.writer import WriteResult
+
+OutOpt = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Output folder (required). Never read as input. Files meshlint did not write "
+                 "there (not in its meshlint-manifest.json) are kept untouched; the new tree is swapped in whole, so "
+                 "an interrupted build leaves the previous output intact.", show_default=False),
+]
+AdminPortOpt = Annotated[int | None, typer.Option(
+    "--admin-port", metavar="PORT", show_default=False,
+    help="Port of Envoy's admin interface (/stats, /config_dump); App Mesh used 9901.")]
+AdminAddressOpt = Annotated[str | None, typer.Option(
+    "--admin-address", metavar="IP", show_default=False,
+    help="IP the admin interface listens on; App Mesh used 0.0.0.0. Use 127.0.0.1 to keep it off the network.")]
+TracingOpt = Annotated[str | None, typer.Option(
+    "--tracing", metavar="[none|xray|zipkin|opentelemetry]", show_default=False,
+    help="Tracer set on every HTTP connection manager (default none). xray sends to the X-Ray daemon over UDP.")]
+TracingAddressOpt = Annotated[str | None, typer.Option(
+    "--tracing-address", metavar="HOST:PORT", show_default=False,
+    help="Where the tracer listens. Defaults: xray 127.0.0.1:2000 (must be an IP), zipkin 127.0.0.1:9411, "
+         "opentelemetry 127.0.0.1:4317. IPv6 as [::1]:2000.")]
+StatsSinkOpt = Annotated[str | None, typer.Option(
+    "--stats-sink", metavar="[statsd|dogstatsd]", show_default=False,
+    help="Also push stats to a statsd or DogStatsD agent over UDP (default: none; scrape /stats/prometheus).")]
+StatsSinkAddressOpt = Annotated[str | None, typer.Option(
+    "--stats-sink-address", metavar="IP:PORT", show_default=False,
+    help="Address of the stats agent; default 127.0.0.1:8125.")]
+NoStatsTagsOpt = Annotated[bool, typer.Option(
+    "--no-stats-tags", help="Leave out App Mesh's appmesh.* stats tags (mesh, virtual node, listener port).")]
+ResolveOpt = Annotated[list[str] | None, typer.Option(
+    "--resolve", metavar="HOST=IP", show_default=False,
+    help="Pin a DNS service-discovery hostname to an IP: that egress cluster becomes STATIC instead of DNS. "
+         "Repeatable, e.g. --resolve color.shop.local=10.0.0.12.")]
+CertMapOpt = Annotated[list[str] | None, typer.Option(
+    "--cert-map", metavar="ARN=CHAIN,KEY", show_default=False,
+    help="Use these PEM files for a listener certificate the mesh takes from ACM (Envoy cannot fetch it), e.g. "
+         "--cert-map arn:aws:acm:...:certificate/abc=/certs/chain.pem,/certs/key.pem. Repeatable.")]
+CaMapOpt = Annotated[list[str] | None, typer.Option(
+    "--ca-map", metavar="ARN=CAFILE", show_default=False,
+    help="Trust this PEM bundle where a client policy trusts an ACM Private CA, e.g. "
+         "--ca-map arn:aws:acm-pca:...:certificate-authority/abc=/certs/ca.pem. Repeatable.")]
+SdsSocketOpt = Annotated[str | None, typer.Option(
+    "--sds-socket", metavar="PATH", show_default=False,
+    help="Unix socket of the SDS agent (SPIRE) for sds certificates; default /run/spire/sockets/agent.sock.")]
+AppMeshDefaultsOpt = Annotated[str | None, typer.Option(
+    "--appmesh-defaults", metavar="[2020-07|legacy]", show_default=False,
+    help="2020-07 (default): App Mesh's default retry policy and unlimited circuit breakers, as for accounts "
+         "created after 2020-07-29; legacy: no default retries and Envoy's own 1024/1024/1024/3 breakers.")]
+CheckOnlyOpt = Annotated[bool, typer.Option(
+    "--check", help="Write nothing: exit 1 when --out differs from what this build would write (a file "
+    "missing, changed, or no longer generated; SVGs are not compared), 0 when it is up to date. For CI and "
+    "the meshlint-build-check pre-commit hook.")]
+
+
+def build(
+    out: OutOpt,
+    paths: PathsArg = None,
+    format: FormatOpt = Format.text,
+    config: ConfigOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    entry_point: EntryOpt = None,
+    verbose: VerboseOpt = False,
+    admin_port: AdminPortOpt = None,
+    admin_address: AdminAddressOpt = None,
+    tracing: TracingOpt = None,
+    tracing_address: TracingAddressOpt = None,
+    stats_sink: StatsSinkOpt = None,
+    stats_sink_address: StatsSinkAddressOpt = None,
+    no_stats_tags: NoStatsTagsOpt = False,
+    resolve: ResolveOpt = None,
+    cert_map: CertMapOpt = None,
+    ca_map: CaMapOpt = None,
+    sds_socket: SdsSocketOpt = None,
+    appmesh_defaults: AppMeshDefaultsOpt = None,
+    parameter: ParameterOpt = None,
+    substitute_env: SubstituteEnvOpt = False,
+    env_file: EnvFileOpt = None,
+    name_fragment: NameFragmentOpt = None,
+    check_only: CheckOnlyOpt = False,
+) -> None:
+    """Check, then compile every virtual node and gateway into an Envoy v3 static bootstrap under --out.
+
+    Writes <mesh>/virtual-nodes/<node>.json, <mesh>/virtual-gateways/<gateway>.json, <mesh>/topology.dot
+    (and .svg with Graphviz) and meshlint-manifest.json. Any error: the report, exit 1, --out untouched.
+    Every build option can also be set under `build:` in .meshlint.yaml; a flag given here wins.
+
+    Example: meshlint build mesh/ --out envoy/ --tracing xray --resolve color.shop.local=10.0.0.12
+    """
+    from meshlint import api
+    from meshlint.emit.writer import OutputError
+    from meshlint.load.files import UsageError
+
+    flags: dict[str, object] = {"admin-port": admin_port, "admin-address": admin_address, "tracing": tracing,
+                                "tracing-address": tracing_address, "stats-sink": stats_sink,
+                                "stats-sink-address": stats_sink_address, "no-stats-tags": no_stats_tags or None,
+                                "resolve": resolve, "cert-map": cert_map, "ca-map": ca_map, "sds-socket": sds_socket,
+                                "appmesh-defaults": appmesh_defaults}
+    try:
+        found = settings(config, select, ignore, entry_point, paths)
+        options = api.compile_options(found, _build_flags(flags))
+        result = api.build(paths or ["."], out, found, options, verbose=verbose,
+                           inputs=input_options(parameter, substitute_env, env_file, name_fragment),
+                           check_only=check_only)
+    except (UsageError, OutputError) as err:
+        raise fail(str(err)) from None
+    print(_build_report(result, out, format), end="", flush=True)
+    if result.drift is not None:
+        _drift_notes(result.drift, out)
+        raise typer.Exit(1 if result.drift else 0)
+    _build_notes(result, out)
+    raise typer.Exit(0 if result.written is not None else 1)
+
+
+def _drift_notes(drift: list[str], out: Path) -> None:
+    shown = os.path.join(str(out), "")
+    for line in drift:
+        print(f"meshlint: {shown}: {line}", file=sys.stderr)
+    if drift:
+        print(f"meshlint: {shown} is out of date; run `meshlint build --out {shown}` and commit it", file=sys.stderr)
+    else:
+        print(f"meshlint: {shown} is up to date", file=sys.stderr)
+
+
+def _build_flags(flags: dict[str, object]) -> dict[str, object]:
+    """The build flags given, as (CompileOptions field -> value); a malformed one is a UsageError."""
+    from meshlint.config import build_option
+    from meshlint.load.files import UsageError
+
+    parsed = {}
+    for key, value in flags.items():
+        if value is not None:
+            try:
+                name, parsed[name] = build_option(key, value)
+            except ValueError as err:
+                raise UsageError(f"--{key}: {err}") from None
+    return parsed
+
+
+def _build_report(result: BuildResult, out: Path, fmt: Format) -> str:
+    """The check report for stdout; with --format json plus a "build" object (null when nothing was written)."""
+    import json
+
+    text = report.render(result.check, fmt)
+    if fmt is not Format.json:
+        return text
+    payload = json.loads(text)
+    written = result.written
+    payload["build"] = None if written is None else {"out": str(out), "files": written.files,
+                                                     "removed": written.removed}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _build_notes(result: BuildResult, out: Path) -> None:
+    """Warnings and one summary line, on stderr (stdout stays the report alone)."""
+    shown = os.path.join(str(out), "")
+    if result.written is None:
+        errors = result.check.summary()["errors"]
+        print(f"meshlint: {errors} error{'' if errors == 1 else 's'}; {shown} left untouched", file=sys.stderr)
+        return
+    for warning in (*result.warnings, *result.written.warnings):
+        print(f"meshlint: warning: {warning}", file=sys.stderr)
+    print(_wrote_line(result.written, shown), file=sys.stderr)
+
+
+def _wrote_line(written: WriteResult, shown: str) -> str:
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    notes = [f"{len(written.removed)} removed"] if written.removed else []
+    if written.kept:
+        notes.append(f"{count(len(written.kept), 'unchanged foreign file')} kept")
+    return f"wrote {count(len(written.files), 'file')} to {shown}" + (f" ({', '.join(notes)})" if notes else "")

@@ -1,0 +1,42 @@
+"""The check report in the format asked for: one string for stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from meshlint.cli.options import Format
+
+if TYPE_CHECKING:
+    from meshlint.api import CheckResult
+
+
+def render(result: CheckResult, fmt: Format) -> str:
+    if fmt is Format.json:
+        from meshlint.emit import json_report
+
+        return json_report.render(result.diagnostics, result.summary())
+    if fmt is Format.sarif:
+        from meshlint import __version__, catalogue
+        from meshlint.emit import sarif
+
+        return sarif.render(result.diagnostics, list(catalogue.load().values()), __version__)
+    if fmt is Format.github:
+        from meshlint.emit import github
+
+        return github.render(result.diagnostics)
+    from meshlint.emit import text
+
+    def lines_of(path: str) -> list[str]:
+        source = result.sources.get(path)
+        return source.lines() if source is not None else []
+
+    return text.render(result.diagnostics, result.summary(), lines_of,
+                       colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+
+
+def summary_line(result: CheckResult) -> str:
+    from meshlint.emit.text import summary_line
+
+    return summary_line(result.summary())
