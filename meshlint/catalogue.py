@@ -37,6 +37,7 @@ class RuleDoc:
     references: tuple[str, ...]
     sections: dict[str, str]
     path: Path
+    replaced_by: str | None = None  # a removed rule: the slug that reports it now
 
     def examples(self, heading: str) -> list[str]:
         """The YAML blocks under a heading (Example / Use instead)."""
@@ -66,19 +67,44 @@ def parse_entry(path: Path) -> RuleDoc:
         references=tuple(front.get("references") or ()),
         sections=sections,
         path=path,
+        replaced_by=front.get("replaced-by"),
     )
 
 
 @cache
+def _entries() -> tuple[RuleDoc, ...]:
+    return tuple(sorted((parse_entry(p) for p in data_dir("rules").glob("ML*.md")), key=lambda e: e.code))
+
+
+@cache
 def load() -> dict[str, RuleDoc]:
-    """Every rule by slug, in code order."""
-    entries = [parse_entry(p) for p in sorted(data_dir("rules").glob("ML*.md"))]
-    return {e.slug: e for e in sorted(entries, key=lambda e: e.code)}
+    """Every rule in force by slug, in code order (removed rules are left out: see `retired`)."""
+    return {e.slug: e for e in _entries() if e.lifecycle != "removed"}
+
+
+@cache
+def retired() -> dict[str, str]:
+    """Removed rules, by slug and by code -> the slug of the rule that reports their findings now. A config,
+    a flag or a suppression naming a removed rule means its successor."""
+    out: dict[str, str] = {}
+    for entry in _entries():
+        if entry.lifecycle == "removed" and entry.replaced_by:
+            out[entry.slug] = out[entry.code] = entry.replaced_by
+    return out
+
+
+def canonical(name: str) -> str:
+    """The slug in force for a rule name as a user wrote it: a removed rule's successor, else `name`."""
+    return retired().get(name, name)
 
 
 def lookup(name: str) -> RuleDoc | None:
-    """A rule by slug or code (ML004)."""
+    """A rule by slug or code (ML004); a removed rule's name finds its successor."""
     rules = load()
-    if name in rules:
-        return rules[name]
-    return next((r for r in rules.values() if r.code.upper() == name.upper()), None)
+    slug = canonical(name)
+    if slug in rules:
+        return rules[slug]
+    code = canonical(name.upper())
+    if code in rules:  # a removed rule's code
+        return rules[code]
+    return next((r for r in rules.values() if r.code == code), None)

@@ -158,15 +158,15 @@ def _settings_from(data: Any, where: _Locator, known_rules: Iterable[str], path:
         if key not in _KEYS:
             raise where.error(f"/{key}", f"unknown key {key!r}{_suggest(key, _KEYS)}", at_key=True)
     severities: dict[str, Severity | None] = {}
-    for slug, level in (_mapping(data, "rules", where)).items():
-        _known_rule(slug, known, where, f"/rules/{slug}")
+    for written, level in (_mapping(data, "rules", where)).items():
+        slug = _known_rule(written, known, where, f"/rules/{written}")
         if level in ("off", False):  # YAML 1.1 reads an unquoted off as false
             severities[slug] = None
         else:
             try:
                 severities[slug] = Severity.parse(str(level))
             except ValueError as err:
-                raise where.error(f"/rules/{slug}", f"{err}; or off") from None
+                raise where.error(f"/rules/{written}", f"{err}; or off") from None
     select = _rule_list(data, "select", known, where)
     ignore = _rule_list(data, "ignore", known, where) or []
     entries = _string_list(data, "entry-points", where)
@@ -204,9 +204,8 @@ def _per_path_ignores(data: dict[str, Any], known: list[str],
         pointer = join_pointer("/per-path-ignores", str(pattern))
         if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
             raise where.error(pointer, f"per-path-ignores {pattern!r} must be a list of rule names")
-        for i, slug in enumerate(rules):
-            _known_rule(slug, known, where, join_pointer(pointer, i))
-        out.append((str(pattern), frozenset(rules)))
+        names = frozenset(_known_rule(slug, known, where, join_pointer(pointer, i)) for i, slug in enumerate(rules))
+        out.append((str(pattern), names))
     return tuple(out)
 
 
@@ -214,14 +213,16 @@ def _rule_options(data: dict[str, Any], known: list[str], where: _Locator) -> di
     section = data.get("options") or {}
     if not isinstance(section, dict):
         raise where.error("/options", "options must be a mapping of rule name to a mapping of its options")
-    for slug, values in section.items():
-        pointer = join_pointer("/options", str(slug))
-        _known_rule(slug, known, where, pointer)
+    out: dict[str, dict[str, Any]] = {}
+    for written, values in section.items():
+        pointer = join_pointer("/options", str(written))
+        slug = _known_rule(written, known, where, pointer)
         if not isinstance(values, dict):
             raise where.error(pointer, f"options of {slug} must be a mapping")
         for name, value in values.items() if slug in RULE_OPTIONS else ():
             _rule_option(slug, str(name), value, where, join_pointer(pointer, str(name)))
-    return {str(k): dict(v) for k, v in section.items()}
+        out[slug] = dict(values)
+    return out
 
 
 def _rule_option(slug: str, name: str, value: Any, where: _Locator, pointer: str) -> None:
@@ -293,9 +294,15 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _known_rule(slug: Any, known: list[str], where: _Locator, pointer: str) -> None:
-    if slug not in known:
-        raise where.error(pointer, f"unknown rule {slug!r}{_suggest(str(slug), known)}", at_key=True)
+def _known_rule(slug: Any, known: list[str], where: _Locator, pointer: str) -> str:
+    """The slug in force for a rule named in the config (a removed rule names its successor)."""
+    from meshlint.catalogue import canonical
+
+    if slug in known:
+        return str(slug)
+    if isinstance(slug, str) and canonical(slug) in known:
+        return canonical(slug)
+    raise where.error(pointer, f"unknown rule {slug!r}{_suggest(str(slug), known)}", at_key=True)
 
 
 def _mapping(data: dict[str, Any], key: str, where: _Locator) -> dict[str, Any]:
@@ -316,9 +323,9 @@ def _string_list(data: dict[str, Any], key: str, where: _Locator) -> list[str] |
 
 def _rule_list(data: dict[str, Any], key: str, known: list[str], where: _Locator) -> list[str] | None:
     values = _string_list(data, key, where)
-    for i, slug in enumerate(values or []):
-        _known_rule(slug, known, where, f"/{key}/{i}")
-    return values
+    if values is None:
+        return None
+    return [_known_rule(slug, known, where, f"/{key}/{i}") for i, slug in enumerate(values)]
 
 
 def _build_section(data: dict[str, Any], where: _Locator) -> dict[str, Any]:
@@ -382,7 +389,9 @@ def parse_rule_names(text: str | None, known: Iterable[str]) -> list[str] | None
     """`--select a,b` -> ["a", "b"]; unknown names are a UsageError with a suggestion."""
     if not text:
         return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    from meshlint.catalogue import canonical
+
+    names = [canonical(n.strip()) for n in text.split(",") if n.strip()]
     known_list = sorted(known)
     for name in names:
         if name not in known_list:

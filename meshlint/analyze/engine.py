@@ -17,9 +17,9 @@ from meshlint.analyze import suppressions
 from meshlint.analyze.context import RuleContext
 from meshlint.analyze.rules import RULES
 from meshlint.config import Settings
-from meshlint.diagnostics import Diagnostic, Finding, Position, Severity
+from meshlint.diagnostics import Diagnostic, Finding, Position, ResourceRef, Severity
 from meshlint.load.sources import SourceFile
-from meshlint.model.entities import MeshModel
+from meshlint.model.entities import MeshModel, Resource
 from meshlint.model.graph import MeshGraph
 
 _ALWAYS_LOADED = ("parse-error", "schema")
@@ -40,9 +40,11 @@ def analyze(
     graph = MeshGraph.build(model)
     context = RuleContext(model, graph, settings)
     findings = list(input_findings)
+    partly_unknown = {r.ref: r for r in model.resources() if r.unknown}
     for slug, check in RULES.items():
         if settings.enabled(slug):
-            findings.extend(_guarded(slug, check(context)))
+            reported = _guarded(slug, check(context))
+            findings.extend(_known(reported, partly_unknown) if partly_unknown else reported)
     # rules known to have looked at everything; some loader rules report only on request (ignored-input
     # needs --verbose), so a suppression naming one of those is never called unused
     ran = {slug for slug in (*RULES, *_ALWAYS_LOADED) if settings.enabled(slug)}
@@ -50,6 +52,15 @@ def analyze(
     diagnostics = stamp(findings, files, settings)
     kept, problems = suppressions.apply(diagnostics, found, ran)
     return Analysis(sorted({*kept, *stamp(problems, files, settings)}, key=lambda d: d.sort_key), graph)
+
+
+def _known(findings: Iterable[Finding], partly_unknown: Mapping[ResourceRef, Resource]) -> Iterator[Finding]:
+    """Leave out what a rule found at a value unknown offline (or around it): the typed model holds a stand-in
+    there, and what is unknown is reported once, by the loader (meshlint.unknowns)."""
+    for f in findings:
+        resource = partly_unknown.get(f.resource) if f.resource is not None else None
+        if resource is None or resource.knows(f.pointer):
+            yield f
 
 
 def _guarded(slug: str, found: Iterable[Finding]) -> Iterator[Finding]:

@@ -6,6 +6,8 @@ TLS state of a connection (a client -> every node behind the service), the weake
   TLS        TLS is enforced on both ends, but one of them does not authenticate the other
   permissive the listener is PERMISSIVE: this client may use TLS, but plaintext is accepted too
   plaintext  no client TLS policy, enforce false, ports not covered, or a listener without TLS / DISABLED
+  broken     the handshake cannot succeed (model.tls: TLS enforced towards plaintext, or mutual TLS without a
+             client certificate), whatever the other listeners behind the service do
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html and mutual-tls.html
 """
 
@@ -18,8 +20,9 @@ from typing import Any
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey
 from meshlint.model.graph import MeshGraph
+from meshlint.model.tls import enforced, handshake_failure
 
-TLS_STATES = ("plaintext", "permissive", "tls", "mtls")  # weakest first
+TLS_STATES = ("broken", "plaintext", "permissive", "tls", "mtls")  # weakest first
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ def connection_state(graph: MeshGraph, mesh: str, service: str, policy: Any) -> 
     for _, target in graph.service_paths(mesh, service):
         node = graph.model.nodes.get((mesh, target))
         for listener in (node.spec.listeners or ()) if node is not None else ():
-            if covered is None or listener.port_mapping.port in covered:
+            if handshake_failure(enforced(policy), listener) is not None:
+                states.append("broken")
+            elif covered is None or listener.port_mapping.port in covered:
                 states.append(listener_state(listener.tls))
     return min(states, key=TLS_STATES.index)
 

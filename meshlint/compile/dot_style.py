@@ -13,6 +13,7 @@ from meshlint.model.spec import GatewayRouteSpec, RouteSpec
 
 TLS_WORDS = {"mtls": "mTLS", "tls": "TLS", "permissive": "permissive", "plaintext": "plaintext"}
 TLS_STYLE: dict[str, dict[str, str]] = {
+    "broken": {"color": "#cf222e", "style": "solid", "penwidth": "2.2", "arrowhead": "tee"},
     "mtls": {"color": "#1a7f37", "style": "solid", "penwidth": "1.6"},
     "tls": {"color": "#0969da", "style": "solid", "penwidth": "1.2"},
     "permissive": {"color": "#bf8700", "style": "dashed", "penwidth": "1.4"},
@@ -155,6 +156,7 @@ _LEGEND_EDGES = (
     ("tls", "TLS, one side not authenticated"),
     ("permissive", "permissive listener: plaintext accepted too"),
     ("plaintext", "plaintext (no TLS at one end)"),
+    ("broken", "TLS handshake fails (tls-handshake-fails)"),
 )
 
 

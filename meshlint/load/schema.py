@@ -14,6 +14,7 @@ from typing import Any
 
 from meshlint.diagnostics import join_pointer
 from meshlint.resources import data_dir
+from meshlint.unknowns import is_unknown
 
 
 @cache
@@ -40,15 +41,22 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
 
 
 class SchemaProblem:
-    __slots__ = ("about", "at_key", "help", "message", "pointer")
+    __slots__ = ("about", "at_key", "help", "message", "pointer", "standin")
 
     def __init__(self, pointer: str, message: str, help: str | None = None, at_key: bool = False,
-                 about: tuple[str, str] | None = None) -> None:
+                 about: tuple[str, str] | None = None, standin: Any = None) -> None:
         self.pointer = pointer
         self.message = message
         self.help = help
         self.at_key = at_key
         self.about = about  # (object pointer, field) of a missing field, or of the field a typo meant
+        # set when the value is unknown offline (meshlint.unknowns), so the problem is not the input's: a value
+        # of the right type and range that the typed model accepts in its place
+        self.standin = standin
+
+    @property
+    def unknown(self) -> bool:
+        return self.standin is not None
 
 
 def check(kind: str, data: Any, base: str = "") -> list[SchemaProblem]:
@@ -80,7 +88,9 @@ def _explain(error: Any, base: str) -> Iterator[SchemaProblem]:
     kind = error.validator
     schema = error.schema
     value = error.instance
-    if kind == "additionalProperties":
+    if is_unknown(value) and kind in _VALUE_CHECKS:
+        yield SchemaProblem(pointer, f"{where} is not known offline", standin=_standin(schema))
+    elif kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(value) - set(allowed)):
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -118,6 +128,21 @@ def _explain(error: Any, base: str) -> Iterator[SchemaProblem]:
         yield SchemaProblem(pointer, f"{where} {value!r} does not match the pattern {error.validator_value}")
     else:
         yield SchemaProblem(pointer, f"{where}: {error.message}")
+
+
+_VALUE_CHECKS = {"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern"}
+
+
+def _standin(schema: dict[str, Any]) -> Any:
+    """A value the schema node accepts, to stand in for an unknown one while the typed model is built."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    wanted = schema.get("type")
+    if wanted in ("integer", "number"):
+        return max(int(schema.get("minimum", 1)), 1) if schema.get("maximum", 1) >= 1 else schema["maximum"]
+    if wanted == "boolean":
+        return True
+    return "unknown"
 
 
 def _article(type_name: Any) -> str:

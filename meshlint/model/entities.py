@@ -64,10 +64,17 @@ class Resource:
     name: str
     origin: Origin
     tags: Mapping[str, str] = field(default_factory=dict)
+    # pointers of values unknown offline (meshlint.unknowns); the typed spec holds stand-ins there, which no
+    # finding may rest on (see `knows`)
+    unknown: frozenset[str] = frozenset()
 
     @property
     def qualified_name(self) -> str:
         return self.name
+
+    def knows(self, pointer: str) -> bool:
+        """False when the value at `pointer`, or one inside or around it, is unknown offline."""
+        return not self.unknown or not any(_related(pointer, u) for u in self.unknown)
 
     @property
     def ref(self) -> ResourceRef:
@@ -191,6 +198,12 @@ def _default_client_tls(defaults: Any) -> tuple[Any, SpecPath]:
     if defaults is not None and defaults.client_policy is not None and defaults.client_policy.tls is not None:
         return defaults.client_policy.tls, ("backendDefaults", "clientPolicy", "tls")
     return None, ()
+
+
+def _related(one: str, other: str) -> bool:
+    """One pointer is the other or lies inside it."""
+    shorter, longer = (one, other) if len(one) <= len(other) else (other, one)
+    return longer == shorter or longer.startswith(shorter + "/")
 
 
 def is_entry_point(resource: Resource) -> bool:

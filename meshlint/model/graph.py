@@ -9,7 +9,6 @@ and cycle rules and the DOT writer all see the same edges.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from meshlint.model.entities import (
     VirtualService,
 )
 from meshlint.model.spec import GatewayRouteSpec, GatewayRouteTarget, RouteSpec, WeightedTarget
+from meshlint.unknowns import is_unknown
 
 ROUTE_TYPES = ("http_route", "http2_route", "grpc_route", "tcp_route")
 ROUTE_TYPE_ALIAS = {"http_route": "httpRoute", "http2_route": "http2Route", "grpc_route": "grpcRoute",
@@ -53,13 +53,10 @@ class Target:
     pointer: str
 
 
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\}")
-
-
 def has_placeholder(name: str) -> bool:
     """Whether a name still carries a template or `Fn::Sub` placeholder (`${X}`, `$X`, `{{ x }}`), so its real
-    value is unknown."""
-    return _PLACEHOLDER.search(name) is not None
+    value is unknown (see meshlint.unknowns)."""
+    return is_unknown(name)
 
 
 def same_scope(one: Resource, other: Resource) -> bool:

@@ -169,26 +169,27 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
     declarations: list[e.Declaration] = []
     findings: list[Finding] = []
     for raw in raws:
+        mesh = raw.scoped_mesh
         name_pointer = raw.origin.pointer(appmesh_api.NAME_KEY[raw.kind])
-        declarations.append(e.Declaration(raw.kind, raw.mesh, raw.qualified_name, raw.origin, name_pointer))
+        declarations.append(e.Declaration(raw.kind, mesh, raw.qualified_name, raw.origin, name_pointer))
         if not raw.valid:
             continue
         try:
-            entity = _entity(raw)
+            entity = _entity(raw, mesh)
         except ValidationError as err:  # the schema and the typed model disagree: report, don't crash
             findings.append(Finding("schema", f"spec does not fit the App Mesh model: {err.errors()[0]['msg']}",
                                     raw.origin.path, raw.origin.pointer("spec"), raw.origin.doc,
                                     resource=raw.ref))
             continue
-        key: str | tuple[str, ...] = raw.mesh
+        key: str | tuple[str, ...] = mesh
         if raw.kind != "Mesh":
-            key = (raw.mesh, raw.name) if raw.parent is None else (raw.mesh, raw.parent, raw.name)
+            key = (mesh, raw.name) if raw.parent is None else (mesh, raw.parent, raw.name)
         tables[_TABLE[raw.kind]].setdefault(key, entity)
     model = e.MeshModel(**tables, declarations=tuple(declarations))  # type: ignore[arg-type]
     return model, findings
 
 
-def _entity(raw: RawResource) -> e.Resource:
+def _entity(raw: RawResource, mesh: str) -> e.Resource:
     spec = raw.spec if raw.spec is not None else SPEC_BY_KIND[raw.kind].model_validate(raw.data.get("spec") or {})
     tags = {
         str(t.get("key")): str(t.get("value", ""))
@@ -200,4 +201,5 @@ def _entity(raw: RawResource) -> e.Resource:
     elif raw.kind == "GatewayRoute":
         extra["gateway"] = raw.parent
     cls: Any = _ENTITY[raw.kind]
-    return cls(mesh=raw.mesh, name=raw.name, origin=raw.origin, tags=tags, spec=spec, **extra)  # type: ignore[no-any-return]
+    return cls(mesh=mesh, name=raw.name, origin=raw.origin, tags=tags, spec=spec, unknown=raw.unknown,  # type: ignore[no-any-return]
+               **extra)

@@ -6,15 +6,17 @@ output wraps the same object under a kind key (`{"virtualNode": {...}, }`) with 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from meshlint.diagnostics import Finding, ResourceRef, join_pointer
+from meshlint.diagnostics import Finding, ResourceRef, join_pointer, split_pointer
 from meshlint.load import schema
 from meshlint.model.entities import Origin
 from meshlint.model.spec import DOCUMENT_BY_KIND, SPEC_BY_KIND
+from meshlint.unknowns import scoped_mesh
 
 # Most specific first: a Route also has virtualRouterName, a GatewayRoute also has virtualGatewayName.
 KIND_BY_NAME_KEY = (
@@ -47,8 +49,14 @@ class RawResource:
     parent: str | None
     data: dict[str, Any]
     origin: Origin
-    valid: bool
+    valid: bool  # the spec fits the model (with stand-ins for unknown values); False: declared, never typed
     spec: Any = None  # the typed spec, when the fast path already built it
+    unknown: frozenset[str] = frozenset()  # pointers of values unknown offline that stand-ins replaced
+    scope: str | None = None  # where an unknown mesh name is one mesh: the file, unless set (a Terraform module)
+
+    @property
+    def scoped_mesh(self) -> str:
+        return scoped_mesh(self.mesh, self.scope or self.origin.path)
 
     @property
     def qualified_name(self) -> str:
@@ -56,7 +64,7 @@ class RawResource:
 
     @property
     def ref(self) -> ResourceRef:
-        return ResourceRef(self.kind, self.mesh, self.qualified_name)
+        return ResourceRef(self.kind, self.scoped_mesh, self.qualified_name)
 
 
 def detect(data: Any) -> tuple[str, str, dict[str, Any]] | None:
@@ -105,12 +113,20 @@ def typed_spec(kind: str, obj: dict[str, Any]) -> Any:
 
 
 def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
+    """The resource in `obj` checked against its schema, with a finding per problem. A value unknown offline
+    (meshlint.unknowns) is no problem of the input: the typed spec is built with a stand-in in its place and the
+    value's pointer is kept in `RawResource.unknown`, or, when no stand-in fits, the resource is declared
+    without a typed spec."""
     spec = typed_spec(kind, obj)
     problems = [] if spec is not None else schema.check(kind, obj, origin.base)
     findings = [
         Finding("schema", p.message, origin.path, p.pointer, origin.doc, p.help, at_key=p.at_key)
-        for p in problems
+        for p in problems if not p.unknown
     ]
+    unknown: frozenset[str] = frozenset()
+    if problems and not findings:
+        unknown = frozenset(p.pointer for p in problems)
+        spec = typed_spec(kind, _with_standins(obj, problems, origin.base))
     names = [obj.get(k) for k in (NAME_KEY[kind], PARENT_KEY.get(kind), "meshName") if k]
     if not all(isinstance(n, str) and n for n in names):
         return None, findings
@@ -121,11 +137,26 @@ def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawRe
         parent=obj.get(PARENT_KEY[kind]) if kind in PARENT_KEY else None,
         data=obj,
         origin=origin,
-        valid=not problems,
+        valid=spec is not None or not problems,
         spec=spec,
+        unknown=unknown,
     )
     ref = resource.ref
     return resource, [_with_resource(f, ref) for f in findings]
+
+
+def _with_standins(obj: dict[str, Any], problems: list[schema.SchemaProblem], base: str) -> dict[str, Any]:
+    """A copy of `obj` with each unknown value replaced by the stand-in its problem carries."""
+    copy: dict[str, Any] = json.loads(json.dumps(obj))
+    for problem in problems:
+        tokens = split_pointer(problem.pointer[len(base):])
+        node: Any = copy
+        for token in tokens[:-1]:
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        last = tokens[-1] if tokens else None
+        if last is not None:
+            node[int(last) if isinstance(node, list) else last] = problem.standin
+    return copy
 
 
 def _with_resource(finding: Finding, ref: ResourceRef) -> Finding:

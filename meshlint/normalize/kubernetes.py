@@ -205,7 +205,7 @@ class Cluster:
             RULE, f"the virtual gateway of GatewayRoute {item.name} cannot be determined: {len(chosen)} "
             "VirtualGateways select it", item.path, "/metadata", item.doc,
             help="check it together with its VirtualGateway (and Namespace), or set spec.virtualGatewayRef"))
-        return "${virtualGateway}"
+        return "${virtual gateway of " + item.name + "}"  # its own unknown: never compared with another route's
 
     def _ref_name(self, kind: str, ref: dict[str, Any], item: K8sDoc) -> str:
         namespace = str(ref.get("namespace") or item.namespace)

@@ -12,7 +12,8 @@ import pytest
 from tests.helpers import REPO
 
 BAD = "meshName: shop\nspec: {}\n---\nmeshName: shop\nvirtualRouterName: r\nrouteName: c\nspec:\n  httpRoute:\n" \
-      "    match: {prefix: /}\n    action:\n      weightedTargets:\n        - {virtualNode: a, weight: 90}\n"
+      "    match: {prefix: /}\n    action:\n      weightedTargets:\n        - {virtualNode: a, weight: 80}\n" \
+      "        - {virtualNode: b, weight: 10}\n"
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,7 +38,7 @@ def test_json_report_matches_the_contract(bad_mesh: Path) -> None:
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert set(report) == {"diagnostics", "summary"}
-    assert report["summary"] == {"files": 1, "resources": 2, "errors": 3, "warnings": 0, "infos": 0}
+    assert report["summary"] == {"files": 1, "resources": 2, "errors": 4, "warnings": 0, "infos": 0}
     weights = next(d for d in report["diagnostics"] if d["rule"] == "weights-sum")
     assert {k: weights[k] for k in ("rule", "code", "severity", "message", "path", "line", "column", "resource")} == {
         "rule": "weights-sum", "code": "ML004", "severity": "error",
@@ -54,9 +55,9 @@ def test_text_report_has_excerpt_and_help(bad_mesh: Path) -> None:
     assert proc.stdout.splitlines()[:5] == [
         "orders.yaml:12:9: error[weights-sum] weights of route 'r/c' add up to 90, not 100",
         "   |",
-        "12 |         - {virtualNode: a, weight: 90}",
+        "12 |         - {virtualNode: a, weight: 80}",
         "   |         ^",
-        "   = help: App Mesh reads weights as relative and would split a 100%; write a: 100 to say so",
+        "   = help: App Mesh reads weights as relative and would split a 88.9%, b 11.1%; write a: 89, b: 11 to say so",
     ]
     assert "\x1b[" not in proc.stdout  # no colour when not on a terminal
 

@@ -223,7 +223,40 @@ def test_each_connection_shows_its_tls_state(shop: Dot) -> None:
     assert style(vn("web"), vs("legacy.shop.local")) == TLS_STYLE["plaintext"]  # enforce: false
     assert style(GATEWAY, vs("web.shop.local")) == TLS_STYLE["mtls"]
     assert shop.edge(vs("web.shop.local"), vn("web")) == {"color": "#8c959f"}  # routing config, not a connection
-    assert len({tuple(sorted(s.items())) for s in TLS_STYLE.values()}) == 4
+    assert len({tuple(sorted(s.items())) for s in TLS_STYLE.values()}) == 5
+
+
+BROKEN = """meshName: shop
+spec: {}
+---
+meshName: shop
+virtualServiceName: orders.shop.local
+spec: {provider: {virtualNode: {virtualNodeName: orders}}}
+---
+meshName: shop
+virtualNodeName: orders
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}%s}]
+  serviceDiscovery: {dns: {hostname: orders.shop.local}}
+---
+meshName: shop
+virtualNodeName: web
+spec:
+  serviceDiscovery: {dns: {hostname: web.shop.local}}
+  backends: [{virtualService: {virtualServiceName: orders.shop.local}}]
+%s"""
+ENFORCED = "  backendDefaults: {clientPolicy: {tls: {validation: {trust: {file: {certificateChain: /c/ca.pem}}}}}}\n"
+MTLS = (", tls: {mode: STRICT, certificate: {file: {certificateChain: /c/o.pem, privateKey: /c/o.key}}, "
+        "validation: {trust: {file: {certificateChain: /c/ca.pem}}}}")
+
+
+@pytest.mark.parametrize(("listener", "client"), [("", ENFORCED), (MTLS, ""), (MTLS, ENFORCED)],
+                         ids=["enforced-towards-plaintext", "no-policy-towards-mtls", "policy-without-certificate"])
+def test_a_failing_handshake_is_drawn_broken_not_plaintext(tmp_path: Path, listener: str, client: str) -> None:
+    (tmp_path / "mesh.yaml").write_text(BROKEN % (listener, client))
+    edges = {(t.split(":")[0], h): a for t, h, a in parse_dot(draw([tmp_path])).edges}
+    attrs = edges[(vn("web", "shop"), vs("orders.shop.local", "shop"))]
+    assert {k: attrs[k] for k in TLS_STYLE["broken"]} == TLS_STYLE["broken"]
 
 
 def test_unreachable_nodes_are_greyed(shop: Dot) -> None:

@@ -603,7 +603,7 @@ def plans(draw: st.DrawFn, *, max_nodes: int = 6, gateways: bool = True, cloud_m
 
 
 def _mtls_behind(plan: Plan, services: list[str]) -> bool:
-    """Does a listener behind these services require a client certificate (mtls-client-cert-missing)?"""
+    """Does a listener behind these services require a client certificate (tls-handshake-fails)?"""
     return any("validation" in tls for s in services for n in plan.reach(s) for tls in plan.node(n).tls)
 
 
@@ -667,6 +667,7 @@ class Mutation:
     kind: str  # of the resource the finding is at
     resource: str  # its name
     detail: Mapping[str, Any] = field(default_factory=dict)
+    also: frozenset[str] = frozenset()  # rules the same break may trigger too (a consequence, not another break)
 
 
 def _find(docs: list[Doc], **keys: str) -> int:
@@ -686,8 +687,8 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
     over = [(r, x) for r in plan.routers for x in r.routes if len(x.targets) > 1]
     if over:
         choices.append("weight-over")
-    if not any(t[1] >= 2 for r in targeted for t in r.targets):
-        choices.remove("weight") if "weight" in choices else None
+    if not any(t[1] >= 2 for r in targeted if len(r.targets) > 1 for t in r.targets):
+        choices.remove("weight") if "weight" in choices else None  # one target takes every request anyway
     callers = [n for n in plan.nodes if n.backends]
     if callers:
         choices.append("drop-client-tls")
@@ -712,8 +713,11 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
     if choice == "weight":
         # lower one weight (staying above 0): a total in 1..99 is weights-sum; above 100 or 0 would be
         # weights-invalid, and a weight of 0 may leave the node unreachable
-        router = draw(st.sampled_from([r for r in plan.routers if any(t[1] >= 2 for x in r.routes for t in x.targets)]))
-        route = draw(st.sampled_from([x for x in router.routes if any(t[1] >= 2 for t in x.targets)]))
+        def lowerable(route: RoutePlan) -> bool:
+            return len(route.targets) > 1 and any(t[1] >= 2 for t in route.targets)
+
+        router = draw(st.sampled_from([r for r in plan.routers if any(lowerable(x) for x in r.routes)]))
+        route = draw(st.sampled_from([x for x in router.routes if lowerable(x)]))
         doc = docs[_find(docs, virtualRouterName=router.name, routeName=route.name)]
         targets = doc["spec"][route.kind]["action"]["weightedTargets"]
         t = draw(st.sampled_from([i for i, target in enumerate(targets) if target["weight"] >= 2]))
@@ -734,14 +738,17 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
         kind, name, i = draw(st.sampled_from(owners))
         key = "virtualNodeName" if kind == "VirtualNode" else "virtualGatewayName"
         del docs[_find(docs, **{key: name})]["spec"]["listeners"][i]["tls"]
-        return Mutation(choice, docs, "missing-tls", kind, name, {"listener": i})
+        # clients that enforce TLS towards the now plaintext listener cannot connect
+        return Mutation(choice, docs, "missing-tls", kind, name, {"listener": i}, frozenset({"tls-handshake-fails"}))
     if choice == "drop-client-tls":
         node = draw(st.sampled_from(callers))
         spec = docs[_find(docs, virtualNodeName=node.name)]["spec"]
         spec.pop("backendDefaults", None)
         for backend in spec["backends"]:
             backend["virtualService"].pop("clientPolicy", None)
-        return Mutation(choice, docs, "missing-tls", "VirtualNode", node.name)
+        # a listener behind it that requires a client certificate now gets none
+        also = frozenset({"tls-handshake-fails"}) if _mtls_behind(plan, node.backends) else frozenset()
+        return Mutation(choice, docs, "missing-tls", "VirtualNode", node.name, also=also)
     # back-edge
     node, service = draw(st.sampled_from(cyclic))
     spec = docs[_find(docs, virtualNodeName=node.name)]["spec"]

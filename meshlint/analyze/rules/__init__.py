@@ -6,6 +6,7 @@ the compiler during `meshlint build`; they have catalogue entries but no functio
 
 from meshlint.analyze.context import RuleFn, registered
 from meshlint.analyze.rules import (  # noqa: F401  (registers)
+    handshake,
     hostnames,
     identity,
     mtls,

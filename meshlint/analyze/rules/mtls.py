@@ -1,5 +1,5 @@
-"""TLS pairing between a client's policy and the listeners it reaches: mtls-client-cert-missing,
-san-mismatch, trust-source-mismatch.
+"""TLS pairing between a client's policy and the listeners it reaches: san-mismatch, trust-source-mismatch
+(a pairing that cannot work at all is tls-handshake-fails').
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/mutual-tls.html
 """
@@ -69,24 +69,6 @@ def _targets(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, Any]]:
             if call.tls.ports and listener.port_mapping.port not in call.tls.ports:
                 continue
             yield node, listener
-
-
-@rule("mtls-client-cert-missing")
-def mtls_client_cert_missing(ctx: RuleContext) -> Iterator[Finding]:
-    for call in _calls(ctx):
-        if call.tls.certificate is not None:
-            continue
-        for node, listener in _targets(ctx, call):
-            if listener.tls.validation is None:
-                continue
-            yield finding(
-                "mtls-client-cert-missing", call.client, call.tls_pointer,
-                f"{_what(call.client)} calls {call.service!r} without a client certificate, but virtual node "
-                f"{node.name!r} requires one on port {listener.port_mapping.port} (its listener tls has a "
-                "validation): the handshake fails",
-                f"add a certificate (file or sds) to this client policy, or drop validation from the listener of "
-                f"{node.name!r} if mutual TLS is not intended", at_key=True)
-            break
 
 
 def discovery_name(node: VirtualNode) -> str | None:

@@ -65,8 +65,11 @@ def _other_meshes(meshes: dict[tuple[str, str], set[str]], ref: Reference) -> li
 
 
 def _unresolved(ctx: RuleContext) -> Iterator[Reference]:
-    """References to a resource (not a mesh) that is not defined in the referrer's mesh."""
-    return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh")
+    """References to a resource (not a mesh) that is not defined in the referrer's mesh. A name unknown offline
+    names nothing certain, and a mesh whose name is unknown may hold resources of other stacks or files: what
+    they name is unknown, not missing (meshlint.unknowns)."""
+    return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh"
+            and not has_placeholder(ref.name) and not has_placeholder(ref.mesh))
 
 
 @rule("dangling-reference")
@@ -79,7 +82,7 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
                           f"{_referrer(ref)}, which is not defined in mesh {ref.mesh!r}", _help(names, ref))
     missing_meshes: dict[str, list[Reference]] = defaultdict(list)
     for ref in ctx.graph.references:
-        if ref.role == "mesh" and not ref.resolved:
+        if ref.role == "mesh" and not ref.resolved and not has_placeholder(ref.name):
             missing_meshes[ref.name].append(ref)
     for mesh, refs in sorted(missing_meshes.items()):
         first = min(refs, key=lambda r: (r.source.origin.path, r.source.origin.doc))

@@ -42,6 +42,8 @@ def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
     for route, targets, total, pointer in weighted_routes(ctx):
         if total == 100 or total == 0 or total > 100:
             continue  # 0 and above 100 are rejected outright: weights-invalid reports them
+        if len(targets) == 1:
+            continue  # one target receives every request whatever its weight (`weight: 1` is the usual spelling)
         message = f"weights of route {route.qualified_name!r} add up to {total}, not 100"
         applied, fixed = split_texts(targets)
         help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"

@@ -1,5 +1,6 @@
-"""missing-tls: listeners without TLS, clients that don't enforce it, and clients that enforce it
-towards a listener that has none (the handshake fails); permissive-tcp-listener.
+"""missing-tls, a policy: listeners without STRICT TLS and clients that do not enforce TLS (some teams run
+plaintext inside a private network on purpose; a connection that cannot work is tls-handshake-fails');
+permissive-tcp-listener.
 
 App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html
 """
@@ -24,6 +25,7 @@ def missing_tls(ctx: RuleContext) -> Iterator[Finding]:
     for gateway in ctx.model.gateways.values():
         yield from _listeners(gateway, gateway.spec.listeners)
         yield from _gateway_client(ctx, gateway)
+
 
 
 def _listeners(resource: Resource, listeners: Any) -> Iterator[Finding]:
@@ -62,25 +64,6 @@ def _backends(ctx: RuleContext, node: VirtualNode) -> Iterator[Finding]:
             yield finding(SLUG, node, pointer, f"client TLS of virtual node {node.name!r} covers ports "
                           f"{_ports(policy.ports)}, but {service!r} listens on {_ports(ports)}",
                           "add the service's port to clientPolicy.tls.ports, or drop ports to cover all")
-            continue
-        yield from _plaintext_providers(ctx, node, service, pointer, policy.ports)
-
-
-def _plaintext_providers(ctx: RuleContext, node: VirtualNode, service: str, pointer: str,
-                         covered: Any) -> Iterator[Finding]:
-    for hops, target_name in ctx.graph.service_paths(node.mesh, service):
-        target = ctx.model.nodes.get((node.mesh, target_name))
-        if target is None:
-            continue
-        for listener in target.spec.listeners or ():
-            port = listener.port_mapping.port
-            if covered and port not in covered:
-                continue
-            if listener.tls is None or listener.tls.mode == "DISABLED":
-                via = f" (through {hops[0].name})" if hops else ""
-                yield finding(SLUG, node, pointer, f"virtual node {node.name!r} enforces TLS towards {service!r}, "
-                              f"but virtual node {target_name!r}{via} listens on port {port} without TLS: the "
-                              "handshake fails", f"add STRICT tls to the listeners of {target_name!r}")
 
 
 def _gateway_client(ctx: RuleContext, gateway: VirtualGateway) -> Iterator[Finding]:
