@@ -74,11 +74,13 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
     """
     from meshlint.analyze.engine import analyze
     from meshlint.load.sources import load_sources
-    from meshlint.normalize import normalize
+    from meshlint.normalize import InputOptions, normalize
 
     settings = settings or Settings()
+    inputs = replace(inputs or InputOptions(), fragment_names=settings.fragment_name if settings.fragments else None)
     with paused_gc():
-        sources = load_sources(paths, exclude, inputs.substitutions if inputs else None)
+        sources = load_sources(paths, exclude, inputs.substitutions,
+                               settings.excluded if settings.exclude or settings.cli_exclude else None)
         normalized = normalize(sources, verbose=verbose, options=inputs)
         files = sources.by_display()
         analysis = analyze(normalized.model, [*sources.findings, *normalized.findings], files, settings)

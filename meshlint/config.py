@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from meshlint.diagnostics import Severity, join_pointer, split_pointer
+from meshlint.kinds import parse_resource_name, qualified_name
 from meshlint.load.files import UsageError
 
 CONFIG_NAMES = (".meshlint.yaml", ".meshlint.yml")
 PYPROJECT = "pyproject.toml"
-_KEYS = ("rules", "select", "ignore", "entry-points", "build", "per-path-ignores", "options")
+_KEYS = ("rules", "select", "ignore", "entry-points", "build", "per-path-ignores", "options", "exclude",
+         "fragments", "external")
 
 # `build:` keys (= the `meshlint build` flags without `--`) -> the CompileOptions field each one sets
 BUILD_OPTIONS = {
@@ -64,6 +66,24 @@ class Settings:
     source: Path | None = None
     per_path_ignores: tuple[tuple[str, frozenset[str]], ...] = ()  # (glob relative to the config folder, rules)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule slug -> its `options:`
+    exclude: tuple[str, ...] = ()  # gitignore-style globs, relative to the config folder: left out of walks
+    cli_exclude: tuple[str, ...] = ()  # the same from --exclude, relative to the current folder
+    fragments: tuple[tuple[str, str], ...] = ()  # (glob relative to the config folder, "Kind:MESH/{stem}")
+    external: frozenset[tuple[str, str, str]] = frozenset()  # (kind, mesh, name) defined outside the input
+
+    def excluded(self, path: str) -> bool:
+        """Whether a walk leaves out `path` (a display path, relative to the current folder)."""
+        return (any(_ignore_match(p, _relative_to_config(path, self.source)) for p in self.exclude)
+                or any(_ignore_match(p, path) for p in self.cli_exclude))
+
+    def fragment_name(self, path: str) -> str | None:
+        """`Kind:MESH/NAME` for a spec-only fragment file the config names (`{stem}`: the file name without
+        its suffixes), else None."""
+        rel = _relative_to_config(path, self.source)
+        for pattern, template in self.fragments:
+            if _ignore_match(pattern, rel):
+                return template.replace("{stem}", Path(path).name.split(".")[0])
+        return None
 
     def ignored_at(self, slug: str, path: str) -> bool:
         """True when `per-path-ignores` switches `slug` off for `path` (a display path, relative to cwd)."""
@@ -179,6 +199,9 @@ def _settings_from(data: Any, where: _Locator, known_rules: Iterable[str], path:
         source=path,
         per_path_ignores=_per_path_ignores(data, known, where),
         options=_rule_options(data, known, where),
+        exclude=tuple(_string_list(data, "exclude", where) or ()),
+        fragments=_fragments(data, where),
+        external=_external(data, where),
     )
 
 
@@ -242,6 +265,41 @@ def _relative_to_config(path: str, config: Path | None) -> str:
     absolute = os.path.abspath(path)
     rel = os.path.relpath(absolute, config.parent.resolve())
     return path if rel.startswith("..") else Path(rel).as_posix()
+
+
+def _fragments(data: dict[str, Any], where: _Locator) -> tuple[tuple[str, str], ...]:
+    section = data.get("fragments") or {}
+    if not isinstance(section, dict):
+        raise where.error("/fragments", "fragments must be a mapping of glob to KIND:MESH/NAME ({stem} for the "
+                                        "file name), e.g. 'mesh/*-vn.json': VirtualNode:color-mesh/{stem}")
+    out = []
+    for pattern, template in section.items():
+        try:
+            parse_resource_name(str(template).replace("{stem}", "stem"))
+        except ValueError as err:
+            raise where.error(join_pointer("/fragments", str(pattern)), str(err)) from None
+        out.append((str(pattern), str(template)))
+    return tuple(out)
+
+
+def _external(data: dict[str, Any], where: _Locator) -> frozenset[tuple[str, str, str]]:
+    out = set()
+    for i, text in enumerate(_string_list(data, "external", where) or ()):
+        try:
+            kind, names = parse_resource_name(text)
+        except ValueError as err:
+            raise where.error(f"/external/{i}", f"{err} (a resource defined outside the checked files)") from None
+        out.add((kind, names["meshName"], qualified_name(kind, names)))
+    return frozenset(out)
+
+
+def _ignore_match(pattern: str, path: str) -> bool:
+    """gitignore semantics: a pattern with no `/` but a trailing one matches a name at any depth, a leading `/`
+    anchors it at the base folder; `**` crosses folders."""
+    core = pattern.rstrip("/")
+    if core.startswith("/"):
+        return _glob_match(core[1:], path)
+    return _glob_match(core if "/" in core else f"**/{core}", path)
 
 
 def _glob_match(pattern: str, path: str) -> bool:

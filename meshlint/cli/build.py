@@ -14,6 +14,7 @@ from meshlint.cli.options import (
     ConfigOpt,
     EntryOpt,
     EnvFileOpt,
+    ExcludeOpt,
     Format,
     FormatOpt,
     IgnoreOpt,
@@ -92,6 +93,7 @@ def build(
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     entry_point: EntryOpt = None,
+    exclude: ExcludeOpt = None,
     verbose: VerboseOpt = False,
     admin_port: AdminPortOpt = None,
     admin_address: AdminAddressOpt = None,
@@ -129,7 +131,7 @@ def build(
                                 "resolve": resolve, "cert-map": cert_map, "ca-map": ca_map, "sds-socket": sds_socket,
                                 "appmesh-defaults": appmesh_defaults}
     try:
-        found = settings(config, select, ignore, entry_point, paths)
+        found = settings(config, select, ignore, entry_point, paths, exclude)
         options = api.compile_options(found, _build_flags(flags))
         result = api.build(paths or ["."], out, found, options, verbose=verbose,
                            inputs=input_options(parameter, substitute_env, env_file, name_fragment),

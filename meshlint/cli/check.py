@@ -13,6 +13,7 @@ from meshlint.cli.options import (
     ConfigOpt,
     EntryOpt,
     EnvFileOpt,
+    ExcludeOpt,
     FailOn,
     Format,
     FormatOpt,
@@ -40,6 +41,7 @@ def check(
     ignore: IgnoreOpt = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that fails the run.")] = FailOn.error,
     entry_point: EntryOpt = None,
+    exclude: ExcludeOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also report files with no App Mesh resource.")
     ] = False,
@@ -73,7 +75,7 @@ def check(
 
     def run() -> CheckResult:
         inputs = input_options(parameter, substitute_env, env_file, name_fragment)
-        return _checked(paths, config, select, ignore, entry_point, verbose, mesh_roots, inputs, compile)
+        return _checked(paths, config, select, ignore, entry_point, exclude, verbose, mesh_roots, inputs, compile)
 
     try:
         result = run()
@@ -94,16 +96,16 @@ def check(
 
 
 def _checked(paths: list[str] | None, config: Path | None, select: str | None, ignore: str | None,
-             entry_point: list[str] | None, verbose: bool, mesh_roots: bool, inputs: InputOptions,
-             compile: bool) -> CheckResult:
+             entry_point: list[str] | None, exclude: list[str] | None, verbose: bool, mesh_roots: bool,
+             inputs: InputOptions, compile: bool) -> CheckResult:
     """api.check of PATHS, or with --mesh-roots of the mesh root of each, each with its own config."""
     from meshlint import api, roots
 
     if not mesh_roots:
-        return api.check(paths or ["."], settings(config, select, ignore, entry_point, paths), verbose=verbose,
-                         inputs=inputs, compile=compile)
+        return api.check(paths or ["."], settings(config, select, ignore, entry_point, paths, exclude),
+                         verbose=verbose, inputs=inputs, compile=compile)
     found = roots.mesh_roots(paths or ["."], Path.cwd())
-    plan = [(roots.display(root), settings(config, select, ignore, entry_point, [roots.display(root)]),
+    plan = [(roots.display(root), settings(config, select, ignore, entry_point, [roots.display(root)], exclude),
              roots.nested(root, found)) for root in found]
     return api.check_roots(plan, verbose=verbose, inputs=inputs, compile=compile)
 

@@ -11,6 +11,7 @@ from meshlint.cli.options import (
     ConfigOpt,
     EntryOpt,
     EnvFileOpt,
+    ExcludeOpt,
     IgnoreOpt,
     NameFragmentOpt,
     ParameterOpt,
@@ -31,6 +32,7 @@ def graph(
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     entry_point: EntryOpt = None,
+    exclude: ExcludeOpt = None,
     parameter: ParameterOpt = None,
     substitute_env: SubstituteEnvOpt = False,
     env_file: EnvFileOpt = None,
@@ -52,7 +54,7 @@ def graph(
     if fmt is None:
         raise fail(f"{output}: cannot tell the format from {output.suffix or 'no suffix'!r}; use .dot, .svg or .png")
     try:
-        found = settings(config, select, ignore, entry_point, paths)
+        found = settings(config, select, ignore, entry_point, paths, exclude)
         result = api.graph(paths or ["."], found, inputs=input_options(parameter, substitute_env, env_file,
                                                                        name_fragment))
     except UsageError as err:

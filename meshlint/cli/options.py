@@ -44,6 +44,11 @@ EntryOpt = Annotated[
     typer.Option("--entry-point", help="A virtual node fed from outside the mesh, as MESH/NODE (repeatable).",
                  show_default=False),
 ]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="GLOB", show_default=False,
+    help="Leave out of folder walks what this gitignore-style glob matches, relative to the current folder "
+    "(repeatable; adds to the config's exclude:). node_modules, vendor, virtualenvs, hidden folders and "
+    "build output are always left out; files named on the command line are always read.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also report files with no App Mesh resource.")]
 ParameterOpt = Annotated[list[str] | None, typer.Option(
     "--parameter", metavar="KEY=VALUE", show_default=False,
@@ -104,7 +109,7 @@ def key_values(flag: str, values: list[str] | None) -> dict[str, str]:
 
 
 def settings(config: Path | None, select: str | None, ignore: str | None, entry_points: list[str] | None,
-             paths: list[str] | None = None) -> Settings:
+             paths: list[str] | None = None, exclude: list[str] | None = None) -> Settings:
     """The config file (given, or the nearest one to the checked paths) with the rule flags on top."""
     from dataclasses import replace
 
@@ -118,4 +123,6 @@ def settings(config: Path | None, select: str | None, ignore: str | None, entry_
     found = load_settings(path, known).with_cli(parse_rule_names(select, known), parse_rule_names(ignore, known))
     if entry_points:
         found = replace(found, entry_points=found.entry_points | frozenset(entry_points))
+    if exclude:
+        found = replace(found, cli_exclude=(*found.cli_exclude, *exclude))
     return found

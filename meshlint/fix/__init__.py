@@ -48,6 +48,9 @@ def plan(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -
         if source is None or source.text is None or source.input.path is None:
             notes.append(f"{path}: not a file on disk; not fixed")
             continue
+        if source.rewritten:  # fixing the read text would write the placeholders' replacements into the file
+            notes.append(f"{path}: not fixed: its template placeholders were filled or quoted to read it")
+            continue
         after, problem = _apply(source.text, fixes, path.endswith(".json"))
         if problem is not None:
             notes.append(f"{path}: not fixed: {problem}")

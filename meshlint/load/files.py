@@ -1,21 +1,27 @@
 """Find input files and read them as text, safely.
 
 Folders are walked for *.yaml, *.yml and *.json; hidden folders are skipped and symlink loops are detected
-by device+inode. Reading refuses files over the size limit and text that is not UTF-8; both are findings,
-never exceptions.
+by device+inode. What is not App Mesh input is left out of a walk: folders of other tools (`node_modules`,
+`vendor`, virtualenvs, meshlint's own build output), what the config's `exclude` globs name, a Helm chart's
+`templates/` (not YAML until rendered) and template files (`*.yaml.template`, `*.yml.tpl`, ...); the last two
+are counted and said once, and a file named on the command line is always read. Reading refuses files over
+the size limit and text that is not UTF-8; both are findings, never exceptions.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshlint.diagnostics import Finding, Position
 
 SUFFIXES = (".yaml", ".yml", ".json")
+TEMPLATE_SUFFIXES = (".template", ".tpl", ".tmpl", ".j2", ".jinja", ".gotmpl")  # after one of SUFFIXES
+SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "site-packages", "__pycache__"})
+BUILD_MANIFEST = "meshlint-manifest.json"  # a folder `meshlint build` wrote: output, never input
 MAX_FILE_BYTES = 64 * 1024 * 1024
 STDIN = "-"
 
@@ -38,11 +44,26 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def discover(paths: Iterable[str], exclude: Iterable[Path] = ()) -> tuple[list[InputFile], list[Finding]]:
-    """Expand paths into input files, sorted. Raises UsageError for a path that does not exist."""
-    excluded = {_identity(p) for p in exclude if p.exists()}
+Excluded = Callable[[str], bool]  # display path (folder or file) -> leave it out of a walk
+
+
+@dataclass
+class Walked:
+    """What a folder walk left out on purpose, to be said once (see normalize's nothing-checked)."""
+
+    templates: list[str] = field(default_factory=list)  # template files, by display path
+    charts: dict[str, int] = field(default_factory=dict)  # Helm chart folder -> templates not read
+
+
+def discover(paths: Iterable[str], exclude: Iterable[Path] = (), excluded: Excluded | None = None,
+             ) -> tuple[list[InputFile], list[Finding], Walked]:
+    """Expand paths into input files, sorted. Raises UsageError for a path that does not exist.
+
+    `exclude`: folders never read (the build output); `excluded`: the config's and --exclude's globs."""
+    skipped = {_identity(p) for p in exclude if p.exists()}
     files: dict[str, InputFile] = {}
     findings: list[Finding] = []
+    walked = Walked()
     for raw in paths:
         if raw == STDIN:
             files[STDIN] = InputFile(None, "<stdin>", True)
@@ -51,11 +72,17 @@ def discover(paths: Iterable[str], exclude: Iterable[Path] = ()) -> tuple[list[I
         if not path.exists() and not path.is_symlink():
             raise UsageError(f"{raw}: no such file or folder")
         if path.is_dir():
-            for found in _walk(path, excluded, findings):
+            for found in _walk(path, skipped, excluded or (lambda _: False), findings, walked):
                 files.setdefault(str(found), InputFile(found, display_path(found), False))
         else:
             files[str(path)] = InputFile(path, display_path(path), True)
-    return sorted(files.values(), key=lambda f: f.display), findings
+    return sorted(files.values(), key=lambda f: f.display), findings, walked
+
+
+def is_template_file(name: str) -> bool:
+    """`mesh.yaml.template`, `vn.json.tpl`, ...: a YAML or JSON file that another tool renders first."""
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and f".{suffix}" in TEMPLATE_SUFFIXES and stem.endswith(SUFFIXES)
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -63,7 +90,8 @@ def _identity(path: Path) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _walk(root: Path, excluded: set[tuple[int, int]], findings: list[Finding]) -> list[Path]:
+def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, findings: list[Finding],
+          walked: Walked) -> list[Path]:
     out: list[Path] = []
     seen: set[tuple[int, int]] = set()
     stack = [root]
@@ -74,7 +102,7 @@ def _walk(root: Path, excluded: set[tuple[int, int]], findings: list[Finding]) -
         except OSError as err:
             findings.append(_unreadable(folder, err))
             continue
-        if ident in excluded:
+        if ident in skipped or (folder != root and _not_input(folder, excluded)):
             continue
         if ident in seen:
             findings.append(Finding("parse-error", "symlink loop: this folder was already read", display_path(folder),
@@ -86,6 +114,7 @@ def _walk(root: Path, excluded: set[tuple[int, int]], findings: list[Finding]) -
         except OSError as err:
             findings.append(_unreadable(folder, err))
             continue
+        chart = any(e.name == "Chart.yaml" for e in entries)
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -95,11 +124,24 @@ def _walk(root: Path, excluded: set[tuple[int, int]], findings: list[Finding]) -
             except OSError as err:
                 findings.append(_unreadable(path, err))
                 continue
-            if is_dir:
+            if is_dir and chart and entry.name == "templates":
+                walked.charts[display_path(folder)] = sum(1 for f in path.rglob("*") if f.is_file())
+            elif is_dir:
                 stack.append(path)
+            elif excluded(display_path(path)):
+                continue
             elif entry.name.endswith(SUFFIXES):
                 out.append(path)
+            elif is_template_file(entry.name):
+                walked.templates.append(display_path(path))
     return out
+
+
+def _not_input(folder: Path, excluded: Excluded) -> bool:
+    """A folder a walk leaves out: another tool's (dependencies, a virtualenv), meshlint's build output, or
+    one the `exclude` globs name."""
+    return (folder.name in SKIPPED_FOLDERS or (folder / "pyvenv.cfg").is_file()
+            or (folder / BUILD_MANIFEST).is_file() or excluded(display_path(folder)))
 
 
 def _unreadable(path: Path, err: OSError) -> Finding:

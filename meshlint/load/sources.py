@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
-from meshlint.load.files import InputFile, discover, read_text
-from meshlint.load.parse import ParsedDoc, compose_roots, locate, locate_marked, parse_json, parse_text
+from meshlint.load.files import Excluded, InputFile, Walked, discover, read_text
+from meshlint.load.parse import (
+    ParsedDoc,
+    Problem,
+    compose_roots,
+    locate,
+    locate_marked,
+    parse_json,
+    parse_text,
+)
 from meshlint.load.substitute import substitute_text
+from meshlint.load.templated import is_appmesh_text, is_helm_template, looks_like, quoted_placeholders
 
 TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
 
@@ -36,6 +45,7 @@ class SourceFile:
     text: str | None
     docs: list[ParsedDoc] = field(default_factory=list)
     readable: bool = True  # False when reading or parsing failed somewhere in the file
+    rewritten: bool = False  # `text` is not the file's own: placeholders substituted or quoted before parsing
     _translations: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -102,17 +112,21 @@ _recent: tuple[SourceFile, list[Any]] | None = None
 class Sources:
     files: list[SourceFile]
     findings: list[Finding]
+    walked: Walked = field(default_factory=Walked)  # what folder walks left out on purpose
+    paths: list[str] = field(default_factory=list)  # as given (files, folders, "-")
 
     def by_display(self) -> dict[str, SourceFile]:
         return {f.display: f for f in self.files}
 
 
 def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
-                 substitutions: Mapping[str, str] | None = None) -> Sources:
+                 substitutions: Mapping[str, str] | None = None, excluded: Excluded | None = None) -> Sources:
     """Read and parse every input. Raises UsageError only for paths that do not exist.
 
-    `substitutions`: fill template placeholders in the text first (load.substitute, like envsubst)."""
-    inputs, findings = discover(paths, exclude)
+    `substitutions`: fill template placeholders in the text first (load.substitute, like envsubst).
+    `exclude` / `excluded`: what folder walks leave out (load.files.discover)."""
+    paths = list(paths)
+    inputs, findings, walked = discover(paths, exclude, excluded)
     files: list[SourceFile] = []
     for item in inputs:
         text, problem = read_text(item)
@@ -121,14 +135,36 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
             files.append(SourceFile(item, None, readable=False))
             continue
         assert text is not None
+        rewritten = substitutions is not None
         if substitutions is not None:
             text = substitute_text(text, substitutions)
-        parse = parse_json if item.display.endswith(".json") else parse_text
-        docs, problems = parse(text, record=False)
+        text, docs, problems, quoted = _parse(text, item.display)
+        if any(p.fatal and p.message.startswith("not valid") for p in problems) and (
+                is_helm_template(text) or not is_appmesh_text(text)):
+            what, help_text = looks_like(text, item.display)
+            findings.append(Finding("ignored-input", f"{what}: not read ({problems[0].message})", item.display,
+                                    position=Position(1, 1), help=help_text))
+            files.append(SourceFile(item, text, readable=False))
+            continue
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
-        files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems)))
-    return Sources(files, findings)
+        files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems),
+                                rewritten=rewritten or quoted))
+    return Sources(files, findings, walked, paths)
+
+
+def _parse(text: str, display: str) -> tuple[str, list[ParsedDoc], list[Problem], bool]:
+    """(the text parsed, its documents, problems, whether placeholders had to be quoted): a file that parses
+    only once its standalone template placeholders are quoted is read that way (load.templated)."""
+    parse = parse_json if display.endswith(".json") else parse_text
+    docs, problems = parse(text, record=False)
+    if any(p.fatal for p in problems):
+        quoted = quoted_placeholders(text)
+        if quoted is not None:
+            retried, again = parse(quoted, record=False)
+            if not any(p.fatal for p in again):
+                return quoted, retried, again, True
+    return text, docs, problems, False
 
 
 def is_blank(data: Any) -> bool:

@@ -21,6 +21,7 @@ from meshlint.model.spec import (
     VirtualRouterSpec,
     VirtualServiceSpec,
 )
+from meshlint.unknowns import is_unknown
 
 KINDS = ("Mesh", "VirtualService", "VirtualRouter", "Route", "VirtualNode", "VirtualGateway", "GatewayRoute")
 
@@ -34,12 +35,19 @@ class Origin:
     path: str
     doc: int
     base: str = ""
+    format: str = "api"  # "api" (AWS CLI shape), "cloudformation", "kubernetes", "terraform"
 
     def pointer(self, *tokens: str | int) -> str:
         return join_pointer(self.base, *tokens)
 
     def spec_pointer(self, *tokens: str | int) -> str:
         return join_pointer(self.base, "spec", *tokens)
+
+
+def is_new_version(first: Origin, later: Origin) -> bool:
+    """A Kubernetes object defined again in another file is the same object, updated by the later apply (a
+    walkthrough's next step), not a second resource."""
+    return first.format == later.format == "kubernetes" and first.path != later.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class Resource:
     # pointers of values unknown offline (meshlint.unknowns); the typed spec holds stand-ins there, which no
     # finding may rest on (see `knows`)
     unknown: frozenset[str] = frozenset()
+    mesh_owner: str | None = None  # set: a mesh shared from (possibly) another account, holding its resources
 
     @property
     def qualified_name(self) -> str:
@@ -110,7 +119,7 @@ class Route(Resource):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.router}/{self.name}"
+        return self.name if is_unknown(self.router) else f"{self.router}/{self.name}"  # no invented parent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +142,7 @@ class GatewayRoute(Resource):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.gateway}/{self.name}"
+        return self.name if is_unknown(self.gateway) else f"{self.gateway}/{self.name}"  # no invented parent
 
 
 MeshKey = tuple[str, str]  # (mesh, name)

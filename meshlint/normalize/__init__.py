@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,11 +10,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from meshlint.diagnostics import Finding, Position, join_pointer
+from meshlint.kinds import NAME_KEY, parse_resource_name
 from meshlint.load.sources import SourceFile, Sources, is_blank
 from meshlint.load.substitute import PLACEHOLDER
 from meshlint.model import entities as e
 from meshlint.model.spec import SPEC_BY_KIND
-from meshlint.normalize import appmesh_api, cloudformation, kubernetes, templates
+from meshlint.normalize import appmesh_api, cloudformation, flagger, kubernetes, kustomize, templates
 from meshlint.normalize.appmesh_api import RawResource
 
 _ENTITY: dict[str, type[e.Resource]] = {
@@ -43,6 +44,8 @@ class InputOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)  # CloudFormation parameter values
     substitutions: Mapping[str, str] | None = None  # placeholder values (used by load_sources)
     fragments: Mapping[str, str] = field(default_factory=dict)  # path -> "Kind:mesh/name" for CLI fragments
+    # display path -> "Kind:mesh/name" from the config's `fragments:` globs (Settings.fragment_name)
+    fragment_names: Callable[[str], str | None] | None = None
 
 
 def normalize(sources: Sources, *, verbose: bool = False, options: InputOptions | None = None) -> Normalized:
@@ -63,7 +66,43 @@ def normalize(sources: Sources, *, verbose: bool = False, options: InputOptions 
         by_path[path].translate(doc, table)
     model, invalid = build_model(raws)
     findings.extend(invalid)
+    ignored = sum(1 for f in (*sources.findings, *findings) if f.rule == "ignored-input")
+    findings.extend(_left_out(sources))
+    if not raws and not any(f.rule == "parse-error" for f in (*sources.findings, *findings)):  # already fails
+        findings.append(_nothing_checked(sources, ignored))
     return Normalized(model, findings, files=len(sources.files), resources=len(raws))
+
+
+def _left_out(sources: Sources) -> Iterator[Finding]:
+    """What folder walks left out on purpose, said once each: Helm charts, and template files together."""
+    for chart, count in sorted(sources.walked.charts.items()):
+        yield Finding("ignored-input", f"a Helm chart: its {count} templates are not read until rendered",
+                      f"{chart}/Chart.yaml", position=Position(1, 1),
+                      help=f"render it and check the result: helm template {chart} | meshlint check -")
+    templates = sources.walked.templates
+    if templates:
+        shown = ", ".join(templates[:3]) + (f" and {len(templates) - 3} more" if len(templates) > 3 else "")
+        yield Finding("ignored-input", f"{len(templates)} template file{'s' if len(templates) > 1 else ''} not read "
+                      f"in the folder walk: {shown}", templates[0], position=Position(1, 1),
+                      help="name a template file to check it as it is (meshlint check x.yaml.template), or render "
+                           "it first (envsubst < x.yaml.template | meshlint check -)")
+
+
+def _nothing_checked(sources: Sources, ignored: int) -> Finding:
+    """No App Mesh resource at all: a gate that passes on nothing must say so."""
+    def count(n: int, what: str) -> list[str]:
+        return [f"{n} {what}{'' if n == 1 else 's'}"] if n else []
+
+    left = [*count(len(sources.walked.templates), "template file"), *count(len(sources.walked.charts), "Helm chart"),
+            *count(ignored, "ignored input")]
+    where = sources.paths[0] if sources.paths else "."
+    return Finding(
+        "nothing-checked",
+        f"no App Mesh resource found in {len(sources.files)} file{'' if len(sources.files) == 1 else 's'}"
+        + (f" (left out: {', '.join(left)})" if left else ""),
+        "<stdin>" if where == "-" else where, position=Position(1, 1),
+        help="check the folder that holds the mesh; name template files to read them, render Helm charts "
+             "(helm template <chart> | meshlint check -); --verbose lists files with no App Mesh resource")
 
 
 def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster: kubernetes.Cluster,
@@ -97,18 +136,21 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             raws.extend(found)
             findings.extend(notes)
             recognised = True
-        elif isinstance(data, dict) and "apiVersion" in data and "kind" in data:
+        elif isinstance(data, dict) and (("apiVersion" in data and "kind" in data)
+                                         or kustomize.is_kustomization(data, source.display)):
             cluster.add(source.display, index, data)
-            if kubernetes.is_appmesh(data):
+            if kubernetes.is_appmesh(data) or flagger.is_appmesh_canary(data):
                 recognised = True
                 if templated:
                     findings.extend(_placeholder_findings(data, origin))
         elif appmesh_api.looks_like_fragment(data):
             if templated:
                 findings.extend(_placeholder_findings(data, origin))
-            named = _fragment_name(source, options.fragments)
+            named = _fragment_name(source, options)
             if named is None:
-                findings.append(appmesh_api.fragment_finding(data, origin))
+                raw, notes = appmesh_api.read_unnamed(data, origin)
+                findings.extend(notes)
+                raws.extend([raw] if raw is not None else [])
                 continue
             raw, notes = appmesh_api.read_resource(named[0], {**named[1], **data}, origin)
             findings.extend(notes)
@@ -124,29 +166,17 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
     return raws, findings
 
 
-def parse_fragment_name(text: str) -> tuple[str, dict[str, str]]:
-    """`Kind:mesh/name` (`Route:mesh/router/name`, `GatewayRoute:mesh/gateway/name`) -> (kind, name keys).
-    Raises ValueError saying what is wrong."""
-    kind, _, names = text.partition(":")
-    if kind not in _ENTITY:
-        raise ValueError(f"{text!r}: expected KIND:MESH/NAME with KIND one of {', '.join(_ENTITY)}")
-    parts = names.split("/")
-    keys = ["meshName", appmesh_api.PARENT_KEY.get(kind), appmesh_api.NAME_KEY[kind]]
-    wanted = [k for k in keys if k]
-    if kind == "Mesh":
-        wanted = ["meshName"]
-    if len(parts) != len(wanted) or not all(parts):
-        shape = "/".join(w.removesuffix("Name").upper() for w in wanted)
-        raise ValueError(f"{text!r}: a {kind} is named {kind}:{shape}")
-    return kind, dict(zip(wanted, parts, strict=True))
+parse_fragment_name = parse_resource_name  # the --name-fragment spelling
 
 
-def _fragment_name(source: SourceFile, fragments: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
+def _fragment_name(source: SourceFile, options: InputOptions) -> tuple[str, dict[str, str]] | None:
+    """The names of a spec-only fragment: from --name-fragment, else from the config's `fragments:`."""
     path = source.input.path
-    for key, text in fragments.items():
+    for key, text in options.fragments.items():
         if key == source.display or (path is not None and Path(key).resolve() == path.resolve()):
             return parse_fragment_name(text)
-    return None
+    named = options.fragment_names(source.display) if options.fragment_names is not None else None
+    return parse_fragment_name(named) if named is not None else None
 
 
 def _may_hold_placeholders(text: str | None) -> bool:
@@ -170,7 +200,7 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
     findings: list[Finding] = []
     for raw in raws:
         mesh = raw.scoped_mesh
-        name_pointer = raw.origin.pointer(appmesh_api.NAME_KEY[raw.kind])
+        name_pointer = raw.origin.pointer(NAME_KEY[raw.kind])
         declarations.append(e.Declaration(raw.kind, mesh, raw.qualified_name, raw.origin, name_pointer))
         if not raw.valid:
             continue
@@ -184,7 +214,11 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
         key: str | tuple[str, ...] = mesh
         if raw.kind != "Mesh":
             key = (mesh, raw.name) if raw.parent is None else (mesh, raw.parent, raw.name)
-        tables[_TABLE[raw.kind]].setdefault(key, entity)
+        table = tables[_TABLE[raw.kind]]
+        if key in table and e.is_new_version(table[key].origin, raw.origin):
+            table[key] = entity  # `kubectl apply` of the later file updates the object
+        else:
+            table.setdefault(key, entity)
     model = e.MeshModel(**tables, declarations=tuple(declarations))  # type: ignore[arg-type]
     return model, findings
 
@@ -201,5 +235,6 @@ def _entity(raw: RawResource, mesh: str) -> e.Resource:
     elif raw.kind == "GatewayRoute":
         extra["gateway"] = raw.parent
     cls: Any = _ENTITY[raw.kind]
+    owner = raw.data.get("meshOwner")
     return cls(mesh=mesh, name=raw.name, origin=raw.origin, tags=tags, spec=spec, unknown=raw.unknown,  # type: ignore[no-any-return]
-               **extra)
+               mesh_owner=owner if isinstance(owner, str) else None, **extra)

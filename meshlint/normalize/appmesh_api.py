@@ -13,10 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from meshlint.diagnostics import Finding, ResourceRef, join_pointer, split_pointer
+from meshlint.kinds import NAME_KEY, PARENT_KEY
 from meshlint.load import schema
 from meshlint.model.entities import Origin
 from meshlint.model.spec import DOCUMENT_BY_KIND, SPEC_BY_KIND
-from meshlint.unknowns import scoped_mesh
+from meshlint.unknowns import is_unknown, scoped_mesh
 
 # Most specific first: a Route also has virtualRouterName, a GatewayRoute also has virtualGatewayName.
 KIND_BY_NAME_KEY = (
@@ -31,8 +32,6 @@ DESCRIBE_KEYS = {
     "mesh": "Mesh", "virtualService": "VirtualService", "virtualRouter": "VirtualRouter", "route": "Route",
     "virtualNode": "VirtualNode", "virtualGateway": "VirtualGateway", "gatewayRoute": "GatewayRoute",
 }
-NAME_KEY = {kind: key for key, kind in KIND_BY_NAME_KEY} | {"Mesh": "meshName"}
-PARENT_KEY = {"Route": "virtualRouterName", "GatewayRoute": "virtualGatewayName"}
 SPEC_KEYS = {
     "listeners", "backends", "backendDefaults", "serviceDiscovery", "provider", "httpRoute", "http2Route",
     "grpcRoute", "tcpRoute", "egressFilter", "logging", "priority",
@@ -60,7 +59,7 @@ class RawResource:
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.parent}/{self.name}" if self.parent is not None else self.name
+        return f"{self.parent}/{self.name}" if self.parent is not None and not is_unknown(self.parent) else self.name
 
     @property
     def ref(self) -> ResourceRef:
@@ -164,33 +163,49 @@ def _with_resource(finding: Finding, ref: ResourceRef) -> Finding:
                    ref, finding.at_key)
 
 
-def fragment_finding(data: dict[str, Any], origin: Origin) -> Finding:
+def read_unnamed(data: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
+    """A spec-only AWS CLI fragment whose names were command-line flags: unknown here, said once. Its spec is
+    still checked on its own, under the one kind it fits (a spec of listeners alone fits a router, a node and
+    a gateway: the kind whose schema it satisfies), with unknown names, in a mesh of its own file."""
     spec = data.get("spec")
-    guess = _guess_kind(spec if isinstance(spec, dict) else {})
-    name_key = NAME_KEY[guess] if guess else "its name key (virtualNodeName, virtualRouterName, ...)"
-    what = f"a {guess} " if guess else ""
-    return Finding(
-        "schema",
-        f"{what}spec without meshName or a resource name: an AWS CLI --cli-input-json fragment whose names "
-        "were passed as command-line flags",
+    candidates = _candidate_kinds(spec if isinstance(spec, dict) else {})
+    fitting = [k for k in candidates if typed_spec(k, _named(k, data)) is not None]
+    kind = candidates[0] if len(candidates) == 1 else (fitting[0] if len(fitting) == 1 else None)
+    stem = origin.path.rsplit("/", 1)[-1].split(".")[0]
+    named_as = f"{kind or 'KIND'}:MESH/{stem}"
+    note = Finding(
+        "unresolved-value",
+        f"{'a ' + kind + ' ' if kind else ''}spec without meshName or a name: an AWS CLI --cli-input-json fragment, "
+        "whose names were command-line flags, so they are unknown here" + ("; its spec is checked on its own"
+                                                                          if kind else ""),
         origin.path, origin.pointer("spec") if spec is not None else "", origin.doc,
-        help=f"add meshName and {name_key} beside spec, or name the file on the command line with "
-             f"--name-fragment {origin.path}={guess or 'KIND'}:MESH/NAME (see README, Input formats)",
+        help=f"name it in .meshlint.yaml (fragments: {{'{origin.path}': '{named_as}'}}, globs and {{stem}} work) or "
+             f"with --name-fragment {origin.path}={named_as}, so that references to and from it are checked too",
     )
+    if kind is None:
+        return None, [note]
+    raw, findings = read_resource(kind, _named(kind, data), origin)
+    return raw, [note, *findings]
 
 
-def _guess_kind(spec: dict[str, Any]) -> str | None:
-    """The kind a spec-only fragment most likely has, when its members say so unambiguously."""
+def _named(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with unknown names (meshlint.unknowns): `${meshName}`, `${virtualNodeName}`, ..."""
+    keys = ["meshName", *([PARENT_KEY[kind]] if kind in PARENT_KEY else []), NAME_KEY[kind]]
+    return {**{key: "${" + key + "}" for key in keys}, **data}
+
+
+def _candidate_kinds(spec: dict[str, Any]) -> list[str]:
+    """The kinds a spec-only fragment may have, judged by its members."""
     keys = set(spec)
     routes = sorted(keys & {"httpRoute", "http2Route", "grpcRoute", "tcpRoute"})
     if "provider" in keys:
-        return "VirtualService"
+        return ["VirtualService"]
     if keys & {"serviceDiscovery", "backends"}:
-        return "VirtualNode"
+        return ["VirtualNode"]
     if routes:
         body = spec.get(routes[0])
         action = body.get("action") if isinstance(body, dict) else None
-        return "GatewayRoute" if isinstance(action, dict) and "target" in action else "Route"
-    if "egressFilter" in keys:
-        return "Mesh"
-    return None  # listeners alone fit a router, a node or a gateway
+        return ["GatewayRoute" if isinstance(action, dict) and "target" in action else "Route"]
+    if "egressFilter" in keys or not keys - {"serviceDiscovery"}:
+        return ["Mesh"]
+    return ["VirtualRouter", "VirtualNode", "VirtualGateway"]  # listeners alone

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshlint.diagnostics import Finding, join_pointer
+from meshlint.kinds import NAME_KEY, PARENT_KEY
 from meshlint.load.sources import translated_base
 from meshlint.model.entities import Origin
 from meshlint.normalize import shape
-from meshlint.normalize.appmesh_api import NAME_KEY, PARENT_KEY, RawResource, read_resource
+from meshlint.normalize.appmesh_api import RawResource, read_resource
 
 PREFIX = "AWS::AppMesh::"
 KINDS = {"Mesh", "VirtualService", "VirtualRouter", "Route", "VirtualNode", "VirtualGateway", "GatewayRoute"}
@@ -98,7 +99,7 @@ class _Template:
             return None, [Finding("schema", f"{kind} {logical_id} has no {missing}", self.path,
                                   join_pointer(where, "Properties"), self.doc,
                                   help="CloudFormation requires the name properties of every App Mesh resource")]
-        return read_resource(kind, obj, Origin(self.path, self.doc, out.base))
+        return read_resource(kind, obj, Origin(self.path, self.doc, out.base, "cloudformation"))
 
     # -- intrinsics -------------------------------------------------------------------------------------
     def resolve(self, value: Any, at: str) -> Any:

@@ -10,14 +10,15 @@ https://github.com/aws/aws-app-mesh-controller-for-k8s/tree/master/apis/appmesh/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshlint.diagnostics import Finding, join_pointer
+from meshlint.kinds import NAME_KEY
 from meshlint.load.sources import translated_base
 from meshlint.model.entities import Origin
-from meshlint.normalize import shape
-from meshlint.normalize.appmesh_api import NAME_KEY, RawResource, read_resource
+from meshlint.normalize import flagger, kustomize, shape
+from meshlint.normalize.appmesh_api import RawResource, read_resource
 
 GROUP = "appmesh.k8s.aws/"
 VERSION = "appmesh.k8s.aws/v1beta2"
@@ -45,6 +46,8 @@ class K8sDoc:
     path: str
     doc: int
     data: dict[str, Any]
+    made_by: str | None = None  # pointer of what generated it (a Flagger Canary), where its findings point
+    kustomized: str | None = None  # the namespace a kustomization.yaml sets for the file
 
     @property
     def kind(self) -> str:
@@ -61,7 +64,7 @@ class K8sDoc:
 
     @property
     def namespace(self) -> str:
-        return str(self.metadata.get("namespace") or "default")
+        return self.kustomized or str(self.metadata.get("namespace") or "default")
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -90,12 +93,18 @@ class Cluster:
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     tables: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (path, doc, translation)
+    kustomized: dict[str, str] = field(default_factory=dict)  # display path -> namespace a kustomization sets
     _mesh_notes: set[str] = field(default_factory=set)
 
     def add(self, path: str, doc: int, data: dict[str, Any]) -> None:
-        """Keep an App Mesh custom resource or a Namespace; other Kubernetes documents are ignored."""
+        """Keep an App Mesh custom resource or a Namespace, and what Flagger creates for an App Mesh Canary;
+        a kustomization's `namespace:` applies to the files it lists. Other documents are ignored."""
         item = K8sDoc(path, doc, data)
-        if data.get("kind") == "Namespace" and data.get("apiVersion") == "v1":
+        if flagger.is_appmesh_canary(data):
+            self.docs.extend(K8sDoc(path, doc, made, made_by="/spec") for made in flagger.generated(data))
+        elif kustomize.is_kustomization(data, path):
+            self.kustomized.update(kustomize.namespaced_files(path, data))
+        elif data.get("kind") == "Namespace" and data.get("apiVersion") == "v1":
             self.namespaces[item.name] = item.labels()
         elif is_appmesh(data):
             if data.get("apiVersion") != VERSION:
@@ -113,6 +122,8 @@ class Cluster:
     def read(self) -> list[tuple[RawResource, K8sDoc]]:
         out: list[tuple[RawResource, K8sDoc]] = []
         counters: dict[tuple[str, int], int] = {}
+        if self.kustomized:
+            self.docs = [replace(d, kustomized=kustomize.namespace_of(d.path, self.kustomized)) for d in self.docs]
         for item in self.docs:
             for kind, obj, original, table_base in self._objects(item):
                 index = counters.get((item.path, item.doc), 0)
@@ -132,8 +143,10 @@ class Cluster:
             out.note(at, key)
         out.note("")
         api = {**obj, "spec": converted}
+        if item.made_by is not None:  # generated: every finding points at what generated it
+            out.table = dict.fromkeys(out.table, item.made_by)
         self.tables.append((item.path, item.doc, out.table))
-        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base))
+        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base, "kubernetes"))
         self.findings.extend(findings)
         return raw
 

@@ -13,13 +13,14 @@ from tests.helpers import REPO
 ALLOWED = {
     "diagnostics": set(),
     "unknowns": set(),
+    "kinds": set(),
     "resources": set(),
-    "model": {"diagnostics", "unknowns"},
+    "model": {"diagnostics", "unknowns", "kinds"},
     "load": {"diagnostics", "resources", "unknowns"},
     "catalogue": {"diagnostics", "resources"},
-    "config": {"diagnostics", "load", "catalogue"},
-    "normalize": {"diagnostics", "load", "model", "unknowns"},
-    "analyze": {"diagnostics", "model", "catalogue", "config", "load", "unknowns"},
+    "config": {"diagnostics", "load", "catalogue", "kinds"},
+    "normalize": {"diagnostics", "load", "model", "unknowns", "kinds"},
+    "analyze": {"diagnostics", "model", "catalogue", "config", "load", "unknowns", "kinds"},
     "compile": {"diagnostics", "model", "unknowns"},
     "emit": {"diagnostics", "compile"},
 }

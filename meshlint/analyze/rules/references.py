@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Declaration, MeshModel
+from meshlint.model.entities import Declaration, MeshModel, is_new_version
 from meshlint.model.graph import Reference, has_placeholder
 
 _KIND_WORDS = {
@@ -25,9 +25,14 @@ def kind_word(kind: str) -> str:
 def duplicate_resource(ctx: RuleContext) -> Iterator[Finding]:
     seen: dict[tuple[str, str, str], Declaration] = {}
     for decl in ctx.model.declarations:
+        if has_placeholder(decl.name):
+            continue  # two names unknown offline are not known to be one
         key = (decl.kind, decl.mesh, decl.name)
         first = seen.setdefault(key, decl)
         if first is decl:
+            continue
+        if is_new_version(first.origin, decl.origin):
+            seen[key] = decl
             continue
         where = "earlier in this file" if first.origin.path == decl.origin.path else f"in {first.origin.path}"
         in_mesh = "" if decl.kind == "Mesh" else f" (mesh {decl.mesh})"
@@ -68,8 +73,10 @@ def _unresolved(ctx: RuleContext) -> Iterator[Reference]:
     """References to a resource (not a mesh) that is not defined in the referrer's mesh. A name unknown offline
     names nothing certain, and a mesh whose name is unknown may hold resources of other stacks or files: what
     they name is unknown, not missing (meshlint.unknowns)."""
+    external = ctx.settings.external
     return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh"
-            and not has_placeholder(ref.name) and not has_placeholder(ref.mesh))
+            and not has_placeholder(ref.name) and not has_placeholder(ref.mesh) and ref.source.mesh_owner is None
+            and (ref.kind, ref.mesh, ref.name) not in external)
 
 
 @rule("dangling-reference")
@@ -82,7 +89,8 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
                           f"{_referrer(ref)}, which is not defined in mesh {ref.mesh!r}", _help(names, ref))
     missing_meshes: dict[str, list[Reference]] = defaultdict(list)
     for ref in ctx.graph.references:
-        if ref.role == "mesh" and not ref.resolved and not has_placeholder(ref.name):
+        if ref.role == "mesh" and not ref.resolved and not has_placeholder(ref.name) \
+                and ref.source.mesh_owner is None and ("Mesh", ref.name, ref.name) not in ctx.settings.external:
             missing_meshes[ref.name].append(ref)
     for mesh, refs in sorted(missing_meshes.items()):
         first = min(refs, key=lambda r: (r.source.origin.path, r.source.origin.doc))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import ENTRY_POINT_TAG, MeshKey, is_entry_point
-from meshlint.model.graph import route_targets
+from meshlint.model.graph import has_placeholder, route_targets
 
 
 @rule("unreachable-node")
@@ -16,6 +16,8 @@ def unreachable_node(ctx: RuleContext) -> Iterator[Finding]:
     for key, node in ctx.model.nodes.items():
         if key in fed or is_entry_point(node) or ctx.settings.is_entry_point(node.mesh, node.name):
             continue
+        if has_placeholder(node.mesh):
+            continue  # a mesh of unknown name may route to it from another file (meshlint.unknowns)
         yield finding(
             "unreachable-node", node, node.origin.pointer("virtualNodeName"),
             f"virtual node {node.name!r} receives no traffic: {_why(ctx, key)}",

@@ -313,8 +313,8 @@ def _services_using_router(ctx: RuleContext, router: VirtualRouter) -> list[str]
 @rule("router-without-routes")
 def router_without_routes(ctx: RuleContext) -> Iterator[Finding]:
     for key, router in sorted(ctx.model.routers.items()):
-        if ctx.graph.routes_by_router.get(key):
-            continue
+        if ctx.graph.routes_by_router.get(key) or has_placeholder(router.mesh):
+            continue  # what a mesh of unknown name holds beyond this file is unknown (meshlint.unknowns)
         users = _services_using_router(ctx, router)
         if not users:
             continue  # an unused, empty router carries no traffic either way
@@ -339,7 +339,7 @@ def service_without_provider(ctx: RuleContext) -> Iterator[Finding]:
 def gateway_without_routes(ctx: RuleContext) -> Iterator[Finding]:
     unknown = [r for r in ctx.model.gateway_routes.values() if has_placeholder(r.gateway)]
     for key, gateway in sorted(ctx.model.gateways.items()):
-        if ctx.graph.routes_by_gateway.get(key):
+        if ctx.graph.routes_by_gateway.get(key) or has_placeholder(gateway.mesh):
             continue
         if any(r.mesh == gateway.mesh or r.origin.path == gateway.origin.path for r in unknown):
             continue  # a gateway route whose gateway is a placeholder may belong to this one

@@ -1,0 +1,178 @@
+"""What cannot be known offline is unknown: said once, by unresolved-value or template-placeholder, and never
+the ground of another rule's finding (issue: precision on real repositories)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from meshlint.config import Settings
+from tests.helpers import check_in, golden_lines
+
+STACK = """\
+Parameters:
+  MeshName: {Type: String}
+  Port: {Type: Number}
+Resources:
+  Node:
+    Type: AWS::AppMesh::VirtualNode
+    Properties:
+      MeshName: !Ref MeshName
+      VirtualNodeName: colorteller
+      Spec:
+        Listeners:
+          - PortMapping: {Port: !Ref Port, Protocol: http}
+            TLS: {Mode: STRICT, Certificate: {File: {CertificateChain: /c/c.pem, PrivateKey: /c/c.key}}}
+        ServiceDiscovery: {DNS: {Hostname: colorteller.local}}
+        Backends:
+          - VirtualService: {VirtualServiceName: !Sub "color.${MeshName}.local"}
+        BackendDefaults:
+          ClientPolicy: {TLS: {Validation: {Trust: {File: {CertificateChain: /c/ca.pem}}}}}
+  Service:
+    Type: AWS::AppMesh::VirtualService
+    Properties:
+      MeshName: !Ref MeshName
+      VirtualServiceName: colorteller.local
+      Spec: {Provider: {VirtualNode: {VirtualNodeName: colorteller}}}
+"""
+
+
+def _rules(folder: Path, settings: Settings | None = None) -> list[str]:
+    return sorted({d.rule for d in check_in(folder, settings=settings).diagnostics})
+
+
+def test_two_stacks_sharing_an_unresolved_mesh_parameter_are_two_meshes(tmp_path: Path) -> None:
+    (tmp_path / "blue.yaml").write_text(STACK)
+    (tmp_path / "green.yaml").write_text(STACK)
+    result = check_in(tmp_path)
+    lines = golden_lines(result.diagnostics)
+    # before: schema "must be an integer, not the string '${Port}'", dangling "mesh '${MeshName}' is not
+    # defined", the backend 'color.${MeshName}.local' not defined, and every resource of green a duplicate
+    assert {d.rule for d in result.diagnostics} == {"unresolved-value"}, lines
+    assert sorted(d.message for d in result.diagnostics if d.path == "blue.yaml") == [
+        "parameter MeshName has no Default", "parameter Port has no Default"]
+    assert len(result.model.nodes) == 2  # both stacks' colorteller, each in a mesh of its own file
+
+
+def test_a_rule_that_can_still_decide_does(tmp_path: Path) -> None:
+    """A weight sum with every weight known is judged even where the mesh name is unknown."""
+    (tmp_path / "routes.yaml").write_text("""\
+Parameters: {MeshName: {Type: String}}
+Resources:
+  Route:
+    Type: AWS::AppMesh::Route
+    Properties:
+      MeshName: !Ref MeshName
+      VirtualRouterName: color
+      RouteName: split
+      Spec:
+        HttpRoute:
+          Match: {Prefix: /}
+          Action: {WeightedTargets: [{VirtualNode: blue, Weight: 1}, {VirtualNode: red, Weight: 1}]}
+""")
+    assert _rules(tmp_path) == ["unresolved-value", "weights-sum"]
+
+
+def test_an_unknown_weight_is_no_weights_finding(tmp_path: Path) -> None:
+    (tmp_path / "router.yaml").write_text("""\
+meshName: shop
+virtualRouterName: color
+routeName: split
+spec:
+  httpRoute:
+    match: {prefix: /}
+    action:
+      weightedTargets:
+        - {virtualNode: blue, weight: "${BLUE_WEIGHT}"}
+        - {virtualNode: red, weight: 20}
+""")
+    assert _rules(tmp_path, Settings(select=frozenset({"schema", "weights-sum", "weights-invalid",
+                                                        "template-placeholder"}))) == ["template-placeholder"]
+
+
+def test_a_gateway_route_whose_gateway_is_not_in_the_files_invents_no_gateway(tmp_path: Path) -> None:
+    (tmp_path / "route.yaml").write_text("""\
+apiVersion: appmesh.k8s.aws/v1beta2
+kind: Mesh
+metadata: {name: shop}
+spec: {namespaceSelector: {matchLabels: {mesh: shop}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: web, labels: {mesh: shop}}
+---
+apiVersion: appmesh.k8s.aws/v1beta2
+kind: GatewayRoute
+metadata: {name: front, namespace: web}
+spec:
+  httpRoute:
+    match: {prefix: /}
+    action: {target: {virtualService: {virtualServiceRef: {name: front}}}}
+""")
+    result = check_in(tmp_path)
+    messages = [d.message for d in result.diagnostics if d.rule != "unresolved-value"]
+    assert not any("${" in m for m in messages), messages
+    assert [d.rule for d in result.diagnostics].count("unresolved-value") == 1
+
+
+def test_a_mesh_shared_from_another_account_may_hold_what_is_named(tmp_path: Path) -> None:
+    (tmp_path / "node.yaml").write_text("""\
+meshName: shared
+meshOwner: "111122223333"
+virtualNodeName: web
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}}]
+  serviceDiscovery: {dns: {hostname: web.local}}
+  backends: [{virtualService: {virtualServiceName: orders.other-account.local}}]
+""")
+    assert "dangling-reference" not in _rules(tmp_path)
+
+
+BROKEN_TLS = """\
+meshName: lab
+spec: {}
+---
+meshName: lab
+virtualServiceName: api.lab.local
+spec: {provider: {virtualNode: {virtualNodeName: api}}}
+---
+meshName: lab
+virtualNodeName: api
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}}]
+  serviceDiscovery: {dns: {hostname: api.lab.local}}
+---
+meshName: lab
+virtualNodeName: web
+tags: [{key: "meshlint:entry-point", value: "true"}]
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}}]
+  serviceDiscovery: {dns: {hostname: web.lab.local}}
+  backends: [{virtualService: {virtualServiceName: api.lab.local}}]
+  backendDefaults: {clientPolicy: {tls: {validation: {trust: {file: {certificateChain: /c/ca.pem}}}}}}
+"""
+
+
+def test_the_tls_policy_off_keeps_the_broken_handshake(tmp_path: Path) -> None:
+    """Plaintext on purpose (missing-tls off) is a policy; a client enforcing TLS towards it cannot connect."""
+    (tmp_path / "mesh.yaml").write_text(BROKEN_TLS)
+    assert _rules(tmp_path) == ["missing-tls", "tls-handshake-fails"]
+    off = Settings(severities={"missing-tls": None})
+    (finding,) = check_in(tmp_path, settings=off).diagnostics
+    assert (finding.rule, finding.severity.label) == ("tls-handshake-fails", "error")
+    assert "enforces TLS towards 'api.lab.local'" in finding.message
+    # the removed rule's name still configures its successor
+    renamed = Settings(severities={"tls-handshake-fails": None, "missing-tls": None})
+    assert check_in(tmp_path, settings=renamed).diagnostics == []
+
+
+def test_a_config_naming_the_removed_rule_configures_its_successor(tmp_path: Path) -> None:
+    from meshlint import catalogue
+    from meshlint.config import load_settings, parse_rule_names
+
+    config = tmp_path / ".meshlint.yaml"
+    config.write_text("rules: {mtls-client-cert-missing: warning, ML031: warning}\nignore: [ML031]\n")
+    settings = load_settings(config, list(catalogue.load()))
+    assert settings.severities == {"tls-handshake-fails": catalogue.load()["tls-handshake-fails"].severity.WARNING}
+    assert settings.ignore == {"tls-handshake-fails"}
+    assert parse_rule_names("mtls-client-cert-missing", list(catalogue.load())) == ["tls-handshake-fails"]
+    assert catalogue.lookup("ML031") is catalogue.load()["tls-handshake-fails"]
