@@ -140,18 +140,21 @@ def build(
         raise fail(str(err)) from None
     print(_build_report(result, out, format), end="", flush=True)
     if result.drift is not None:
-        _drift_notes(result.drift, out)
+        _drift_notes(result.drift, out, paths or ["."])
         raise typer.Exit(1 if result.drift else 0)
     _build_notes(result, out)
     raise typer.Exit(0 if result.written is not None else 1)
 
 
-def _drift_notes(drift: list[str], out: Path) -> None:
+def _drift_notes(drift: list[str], out: Path, paths: list[str]) -> None:
+    import shlex
+
     shown = os.path.join(str(out), "")
     for line in drift:
         print(f"meshlint: {shown}: {line}", file=sys.stderr)
     if drift:
-        print(f"meshlint: {shown} is out of date; run `meshlint build --out {shown}` and commit it", file=sys.stderr)
+        command = shlex.join(["meshlint", "build", *paths, "--out", shown])
+        print(f"meshlint: {shown} is out of date; run `{command}` and commit it", file=sys.stderr)
     else:
         print(f"meshlint: {shown} is up to date", file=sys.stderr)
 

@@ -40,3 +40,18 @@ def summary_line(result: CheckResult) -> str:
     from meshlint.emit.text import summary_line
 
     return summary_line(result.summary())
+
+
+def statistics(result: CheckResult, fmt: Format) -> str:
+    """`--statistics`: how many findings each rule made, most first, instead of the findings themselves."""
+    from collections import Counter
+
+    counts = Counter((d.code, d.rule, d.severity.label) for d in result.diagnostics)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if fmt is Format.json:
+        import json
+
+        table = [{"code": code, "rule": rule, "severity": severity, "count": n} for (code, rule, severity), n in rows]
+        return json.dumps({"statistics": table, "summary": result.summary()}, indent=2) + "\n"
+    lines = [f"{n:>6}  {code}  {rule:<28} {severity}" for (code, rule, severity), n in rows]
+    return "\n".join([*lines, summary_line(result)]) + "\n"

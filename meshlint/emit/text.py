@@ -39,7 +39,7 @@ def _excerpt(lines: list[str], line: int, column: int, gutter: Callable[[str], s
         column -= start
     width = len(str(line))
     pad = " " * width
-    caret = " " * (column - 1) + "^"
+    caret = "".join("\t" if c == "\t" else " " for c in text[: column - 1]) + "^"  # tabs keep the caret aligned
     return [f"{gutter(pad + ' |')}", f"{gutter(f'{line} |')} {text}", f"{gutter(pad + ' |')} {caret}"]
 
 

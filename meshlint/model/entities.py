@@ -36,6 +36,7 @@ class Origin:
     doc: int
     base: str = ""
     format: str = "api"  # "api" (AWS CLI shape), "cloudformation", "kubernetes", "terraform"
+    written: str = ""  # how the user named it where that differs from the App Mesh name (a Kubernetes object)
 
     def pointer(self, *tokens: str | int) -> str:
         return join_pointer(self.base, *tokens)

@@ -146,7 +146,8 @@ class Cluster:
         if item.made_by is not None:  # generated: every finding points at what generated it
             out.table = dict.fromkeys(out.table, item.made_by)
         self.tables.append((item.path, item.doc, out.table))
-        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base, "kubernetes"))
+        written = f"{item.kind} {item.name} in namespace {item.namespace}"
+        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base, "kubernetes", written))
         self.findings.extend(findings)
         return raw
 

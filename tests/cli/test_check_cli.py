@@ -137,3 +137,21 @@ def test_version_is_printed(tmp_path: Path) -> None:
 
     proc = run("--version", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, f"meshlint {__version__}\n")
+
+
+def test_the_caret_stays_under_the_value_on_a_line_with_tabs(tmp_path: Path) -> None:
+    (tmp_path / "vn.yaml").write_text("meshName: shop\nvirtualNodeName: a\n"
+                                      "spec: {listeners: [{portMapping: {protocol: http,\tport: 99999}}]}\n")
+    lines = run("check", "vn.yaml", "--select", "schema", cwd=tmp_path).stdout.splitlines()
+    source, caret = lines[2], lines[3]
+    assert source.startswith("3 | ") and caret.startswith("  | ")
+    assert caret[4:].index("^") == source[4:].index("99999")  # the caret line repeats the tab
+    assert caret[4:].count("\t") == 1
+
+
+def test_statistics_count_each_rule(bad_mesh: Path) -> None:
+    lines = run("check", ".", "--statistics", cwd=bad_mesh).stdout.splitlines()
+    assert lines[0].split() == ["3", "ML003", "dangling-reference", "error"]  # a, b and the router
+    assert lines[-1] == "1 file, 2 resources: 4 errors, 0 warnings, 0 infos"
+    report = json.loads(run("check", ".", "--statistics", "--format", "json", cwd=bad_mesh).stdout)
+    assert {r["rule"]: r["count"] for r in report["statistics"]}["weights-sum"] == 1

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import ENTRY_POINT_TAG, MeshKey, is_entry_point
+from meshlint.model.entities import ENTRY_POINT_TAG, MeshKey, VirtualNode, is_entry_point
 from meshlint.model.graph import has_placeholder, route_targets
 
 
@@ -21,11 +21,17 @@ def unreachable_node(ctx: RuleContext) -> Iterator[Finding]:
         yield finding(
             "unreachable-node", node, node.origin.pointer("virtualNodeName"),
             f"virtual node {node.name!r} receives no traffic: {_why(ctx, key)}",
-            f"if traffic enters from outside the mesh (a load balancer), declare it an entry point: tag "
-            f"{ENTRY_POINT_TAG}=true on the node, or list {node.mesh}/{node.name} under entry-points in "
-            ".meshlint.yaml",
+            _entry_point_help(node),
             at_key=False,
         )
+
+
+def _entry_point_help(node: VirtualNode) -> str:
+    where = f"list {node.mesh}/{node.name} under entry-points in .meshlint.yaml"
+    if node.origin.written:  # a Kubernetes object: no tags, and its App Mesh name is derived
+        return f"if traffic enters from outside the mesh (a load balancer), {where} (the {node.origin.written})"
+    return (f"if traffic enters from outside the mesh (a load balancer), declare it an entry point: tag "
+            f"{ENTRY_POINT_TAG}=true on the node, or {where}")
 
 
 def _why(ctx: RuleContext, key: MeshKey) -> str:
