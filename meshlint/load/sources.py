@@ -146,6 +146,8 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
                                     position=Position(1, 1), help=help_text))
             files.append(SourceFile(item, text, readable=False))
             continue
+        if problems and not any(p.fatal for p in problems) and not is_appmesh_text(text):
+            problems = []  # a duplicate key in another tool's file (a CloudFormation template of EKS): not ours
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
         files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems),

@@ -24,7 +24,8 @@ _STANDALONE = re.compile(
     r"(?P<placeholder>\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\})"
     r"(?=\s*(?:$|[,\]}#]))", re.M)
 _MARKERS = re.compile(r"appmesh\.k8s\.aws|AWS::AppMesh::|aws_appmesh_|\b(?:meshName|virtualNodeName|virtualServiceName|"
-                      r"virtualRouterName|virtualGatewayName|gatewayRouteName|routeName)\b")
+                      r"virtualRouterName|virtualGatewayName|gatewayRouteName|routeName|portMapping|weightedTargets|"
+                      r"backendDefaults|egressFilter)\b")
 _HELM = re.compile(r"\{\{-?\s*(?:if|range|include|template|define|with|end|else)\b|\.Values\.|\.Release\.")
 
 

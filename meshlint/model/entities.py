@@ -35,7 +35,7 @@ class Origin:
     path: str
     doc: int
     base: str = ""
-    format: str = "api"  # "api" (AWS CLI shape), "cloudformation", "kubernetes", "terraform"
+    format: str = "api"  # "api" (AWS CLI shape), "describe" (its output), "cloudformation", "kubernetes", "terraform"
     written: str = ""  # how the user named it where that differs from the App Mesh name (a Kubernetes object)
 
     def pointer(self, *tokens: str | int) -> str:
@@ -46,9 +46,12 @@ class Origin:
 
 
 def is_new_version(first: Origin, later: Origin) -> bool:
-    """A Kubernetes object defined again in another file is the same object, updated by the later apply (a
-    walkthrough's next step), not a second resource."""
-    return first.format == later.format == "kubernetes" and first.path != later.path
+    """Two definitions that are one resource: a Kubernetes object defined again in another file (the later apply
+    updates it: a walkthrough's next step), or `aws appmesh describe-*` output beside a definition (the state
+    of what the other defines)."""
+    if first.path == later.path:
+        return False
+    return first.format == later.format == "kubernetes" or "describe" in (first.format, later.format)
 
 
 @dataclass(frozen=True, slots=True)

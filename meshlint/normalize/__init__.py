@@ -121,7 +121,8 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
         detected = appmesh_api.detect(data)
         if detected is not None:
             kind, base, obj = detected
-            raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base))
+            form = "describe" if base else "api"  # `aws appmesh describe-*` output wraps the resource
+            raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base, form))
             findings.extend(notes)
             if templated:
                 findings.extend(_placeholder_findings(data, origin))
@@ -216,7 +217,8 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
             key = (mesh, raw.name) if raw.parent is None else (mesh, raw.parent, raw.name)
         table = tables[_TABLE[raw.kind]]
         if key in table and e.is_new_version(table[key].origin, raw.origin):
-            table[key] = entity  # `kubectl apply` of the later file updates the object
+            if raw.origin.format != "describe":  # a definition wins over a state; `kubectl apply` of the later
+                table[key] = entity              # file updates the object
         else:
             table.setdefault(key, entity)
     model = e.MeshModel(**tables, declarations=tuple(declarations))  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ spec:
 
 def _walkthrough(root: Path) -> Path:
     """A walkthrough-shaped folder: the mesh, a Helm chart beside it, a template, a node_modules with a broken
-    package.json, an ECS task definition with an envsubst placeholder."""
+    package.json, an ECS task definition with an envsubst placeholder, an EKS template with a duplicate key."""
     (root / "mesh").mkdir(parents=True)
     (root / "mesh" / "mesh.yaml").write_text(MESH)
     chart = root / "chart"
@@ -48,6 +48,9 @@ def _walkthrough(root: Path) -> Path:
     (root / "ecs").mkdir()
     (root / "ecs" / "task.json").write_text('{"family": "orders", "image": $ENVOY_IMAGE}\n')
     (root / "ecs" / "broken.json").write_text('{"family": "orders",, }\n')
+    (root / "infra").mkdir()  # another tool's template with a duplicate key (a real EKS sample has one)
+    (root / "infra" / "eks.yml").write_text("Metadata: {a: 1}\nResources:\n  Role: {Type: AWS::IAM::Role}\n"
+                                            "Metadata: {b: 2}\n")
     return root
 
 
@@ -228,3 +231,14 @@ def test_a_kubernetes_object_in_a_later_file_is_its_next_version(tmp_path: Path)
     (tmp_path / "2_canary.yaml").write_text(router % "jazz-v2" + "---\n" + router % "jazz-v3")
     assert {d.rule for d in check_in(tmp_path, settings=Settings(
         select=frozenset({"duplicate-resource"}))).diagnostics} == {"duplicate-resource"}  # twice in one file
+
+
+def test_describe_output_beside_the_definition_is_one_resource(tmp_path: Path) -> None:
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "describe-orders.json").write_text(json.dumps({"virtualNode": {
+        "meshName": "shop", "virtualNodeName": "orders", "metadata": {"version": 3}, "status": {"status": "ACTIVE"},
+        "spec": {"listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}],
+                 "serviceDiscovery": {"dns": {"hostname": "orders.shop.local"}}}}}))
+    assert "duplicate-resource" not in {d.rule for d in check_in(tmp_path).diagnostics}
+    (tmp_path / "copy.yaml").write_text(MESH.split("---\n")[2])  # a second definition still is one
+    assert "duplicate-resource" in {d.rule for d in check_in(tmp_path).diagnostics}

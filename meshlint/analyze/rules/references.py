@@ -32,7 +32,8 @@ def duplicate_resource(ctx: RuleContext) -> Iterator[Finding]:
         if first is decl:
             continue
         if is_new_version(first.origin, decl.origin):
-            seen[key] = decl
+            if decl.origin.format != "describe":  # compare what follows with the newest definition
+                seen[key] = decl
             continue
         where = "earlier in this file" if first.origin.path == decl.origin.path else f"in {first.origin.path}"
         in_mesh = "" if decl.kind == "Mesh" else f" (mesh {decl.mesh})"
