@@ -90,8 +90,8 @@ def test_cli_names_a_fragment_and_fills_placeholders_from_an_env_file(tmp_path: 
     proc = _cli("check", "vn.json", "--select", "schema,parse-error,template-placeholder", "--format", "json",
                 "--env-file", "vars.env", "--name-fragment", "vn.json=VirtualNode:shop/web", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    unnamed = _cli("check", "vn.json", "--select", "schema", "--env-file", "vars.env", cwd=tmp_path)
-    assert "--name-fragment vn.json=VirtualNode:MESH/NAME" in unnamed.stdout
+    unnamed = _cli("check", "vn.json", "--select", "unresolved-value", "--env-file", "vars.env", cwd=tmp_path)
+    assert "--name-fragment vn.json=VirtualNode:MESH/vn" in unnamed.stdout
     bad = _cli("check", "vn.json", "--name-fragment", "vn.json=Node:shop/web", cwd=tmp_path)
     assert bad.returncode == 2 and "--name-fragment" in bad.stderr
 

@@ -51,7 +51,7 @@ def _disagreements(text: str) -> tuple[int, list[tuple[tuple[str, ...], bool, Po
 
 
 def test_every_pointer_of_every_real_document_is_placed_as_the_node_tree_places_it() -> None:
-    inputs, _ = discover([str(FIXTURES), str(REPO / "examples"), str(CORPUS)], ())
+    inputs, _, _ = discover([str(FIXTURES), str(REPO / "examples"), str(CORPUS)], ())
     compared = 0
     for item in inputs:
         text, problem = read_text(item)
