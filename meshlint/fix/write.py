@@ -81,7 +81,7 @@ def _real(path: Path) -> Path:
 
 def _open(real: Path, flags: int) -> int:
     try:  # no FIFO can block here (O_NONBLOCK), no link swapped in since can redirect it (O_NOFOLLOW)
-        return os.open(real, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        return os.open(real, flags | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise Refused(f"cannot open it: {_reason(err)}") from None
 
@@ -157,7 +157,7 @@ def _in_place(real: Path, st: os.stat_result, current: bytes, new: bytes) -> Non
         if _identity(os.fstat(fd)) != _identity(st) or _read(fd) != current:
             raise Refused(CHANGED)
         first = _common_prefix(current, new)
-        if len(new) > len(current):
+        if len(new) > len(current) and hasattr(os, "posix_fallocate"):
             try:
                 os.posix_fallocate(fd, len(current), len(new) - len(current))
             except OSError as err:

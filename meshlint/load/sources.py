@@ -92,7 +92,10 @@ class SourceFile:
         None when there is no such text to edit: no such document or node, or a key on the path written
         twice; a mapping or sequence; a node with a tag, anchor or alias (`!Ref X`, `!!int 8`, `&w 8`,
         `*w`: it is not written as a plain value, or editing it would change others); a value a template
-        substitution wrote or touches (`weight: ${W}`)."""
+        substitution wrote or touches (`weight: ${W}`).
+
+        This is all `--fix` needs from a format: YAML and JSON documents are answered here, from libyaml's
+        node marks; another input format answers it for its own documents (and `parser_for` reads it)."""
         if self.text is None or doc >= len(self.docs):
             return None
         roots = self._node_roots()
