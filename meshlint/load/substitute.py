@@ -61,7 +61,7 @@ class Substituted:
 
 def substitute(text: str, values: Mapping[str, str]) -> Substituted:
     """`text` with the placeholders `values` knows filled in, except inside `Fn::Sub` template strings."""
-    matches = [m for m in PLACEHOLDER.finditer(text) if placeholder_name(m) in values]
+    matches = [m for m in PLACEHOLDER.finditer(text) if _value(m, values) != m.group(0)]
     if matches and "Sub" in text:  # "!Sub" or "Fn::Sub": only then can a placeholder be CloudFormation's
         kept = _sub_templates(text, matches, values)
         if kept:
@@ -70,8 +70,9 @@ def substitute(text: str, values: Mapping[str, str]) -> Substituted:
     return _replaced(text, matches, values)
 
 
-def substitute_text(text: str, values: Mapping[str, str]) -> str:
-    return substitute(text, values).text
+def _value(match: re.Match[str], values: Mapping[str, str]) -> str:
+    """The placeholder's value, or its own text when `values` has none (only `get` is asked)."""
+    return values.get(placeholder_name(match), match.group(0))
 
 
 def _sub_templates(text: str, matches: Sequence[re.Match[str]], values: Mapping[str, str]) -> list[tuple[int, int]]:
@@ -97,7 +98,7 @@ def _replaced(text: str, matches: Sequence[re.Match[str]], values: Mapping[str, 
     done = length = 0
     for match in matches:
         head = text[done:match.start()]
-        value = values[placeholder_name(match)]
+        value = _value(match, values)
         pieces += (head, value)
         length += len(head)
         replaced.append((match.start(), match.end(), length, length + len(value)))

@@ -1,6 +1,7 @@
 """--fix over random layouts: whatever the format (API YAML block/flow/multi-line flow, JSON, CloudFormation,
 Kubernetes), indentation (spaces, tabs inside flow mappings), line endings (LF, CRLF, CR), BOM and quoting,
-the fixed file re-parses with the intended weights and every byte outside the edited weights is unchanged.
+the fixed file re-parses with the intended weights and every byte outside the edited weights is unchanged; and
+whatever the file's mode and links (a symlink to it, another hard link), they are the same afterwards.
 
 The expected file is the same template rendered with the fixed weights, so "unchanged outside the spans" is
 checked byte for byte, BOM and line endings included."""
@@ -8,6 +9,8 @@ checked byte for byte, BOM and line endings included."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,21 +131,39 @@ def _weights(raw: bytes, layout: Layout) -> list[object]:
     return [t["weight"] for t in route["action"]["weightedTargets"]]
 
 
-@given(layouts())
-def test_fix_changes_only_the_weights(case: tuple[Layout, list[int]]) -> None:
+FILES = st.tuples(st.sampled_from([0o600, 0o640, 0o644, 0o664, 0o755]), st.sampled_from(["file", "symlink", "hardlink"]))
+
+
+@given(layouts(), FILES)
+def test_fix_changes_only_the_weights(case: tuple[Layout, list[int]], file: tuple[int, str]) -> None:
     from meshlint import api
     from meshlint.cli.check import _fixed
     from meshlint.config import Settings
 
     layout, weights = case
+    mode, kind = file
     fixed = largest_remainder(weights)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"route{SUFFIX[layout.format]}"
         path.write_bytes(layout.render(weights))
-        result = api.check([str(path)], Settings(select=frozenset({"weights-sum"})))
+        path.chmod(mode)
+        named = path
+        if kind == "symlink":
+            named = Path(folder) / f"link{path.suffix}"
+            named.symlink_to(path.name)
+        elif kind == "hardlink":
+            os.link(path, Path(folder) / "other")
+        inode = path.stat().st_ino
+        result = api.check([str(named)], Settings(select=frozenset({"weights-sum"})))
         assert [d.rule for d in result.diagnostics] == ["weights-sum"], result.diagnostics
         _fixed(result, write=True)
         after = path.read_bytes()
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        assert named.is_symlink() == (kind == "symlink")
+        if kind == "hardlink":
+            assert path.stat().st_ino == inode and (Path(folder) / "other").read_bytes() == after
+        assert sorted(p.name for p in Path(folder).iterdir()) == sorted(
+            {"file": [path.name], "symlink": [path.name, named.name], "hardlink": [path.name, "other"]}[kind])
     expected = [str(w) if layout.quote else w for w in fixed]
     assert _weights(after, layout) == expected
     assert after == layout.render(fixed)
