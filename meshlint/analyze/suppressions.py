@@ -4,8 +4,10 @@ Three spellings, one meaning:
 
 - a YAML comment `# meshlint: disable=<slug>[,<slug>] -- <reason>`: on the line of a finding it covers that
   line; on the line of a resource's first key (or alone on the line(s) right above it, or after its `---`)
-  it covers the whole resource (document). libyaml drops comments, so they are found by scanning the
-  file's text; JSON has none.
+  it covers the whole resource (document). Only a comment counts: libyaml drops comments, so candidates
+  are found in the text, and one whose `#` lies inside a scalar's span (load.spans: a block or folded
+  string, a quoted string over several lines, an embedded script) is data and never a suppression. JSON
+  has no comments.
 - a Kubernetes annotation `meshlint.dev/disable: "<slug>[,<slug>] -- <reason>"` (one per line) on a custom
   resource: covers that document;
 - CloudFormation `Metadata: {meshlint: {disable: [{rule: <slug>, reason: <text>}]}}` on a resource under
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +30,13 @@ from typing import Any
 from meshlint import catalogue
 from meshlint.diagnostics import Diagnostic, Finding, Position, join_pointer
 from meshlint.load.sources import SourceFile
+from meshlint.load.spans import scan_scalars
 
 UNUSED = "unused-suppression"
 NO_REASON = "suppression-without-reason"
 ANNOTATION = "meshlint.dev/disable"
-_COMMENT = re.compile(r"(?:^|\s)#\s*meshlint:\s*disable=(?P<body>.*)$")
+_HASH = re.compile(r"(?:^|(?<=\s))#")
+_COMMENT = re.compile(r"(?:^|(?<=\s))#\s*meshlint:\s*disable=(?P<body>.*)$")
 _ENTRY = re.compile(r"^\s*(?P<rules>[A-Za-z0-9-]+(?:\s*,\s*[A-Za-z0-9-]+)*)\s*(?P<rest>.*?)\s*$")
 
 
@@ -106,28 +111,55 @@ def scan(files: Mapping[str, SourceFile]) -> list[Suppression]:
         lines = source.text.splitlines()
         starts = [d.start.line for d in source.docs]
         ends = [s - 1 for s in starts[1:]] + [len(lines)]
-        if not path.endswith(".json"):
-            found.extend(_comments(path, lines, starts, ends))
+        if not path.endswith(".json") and "meshlint:" in source.text:
+            found.extend(_comments(path, source.text, lines, starts, ends))
         for i, doc in enumerate(source.docs):
             for entry in document_suppressions(doc.data):
                 found.append(_placed(path, source, i, entry, ends[i]))
     return found
 
 
-def _comments(path: str, lines: list[str], starts: list[int], ends: list[int]) -> Iterable[Suppression]:
+def _comments(path: str, text: str, lines: list[str], starts: list[int], ends: list[int]) -> Iterable[Suppression]:
+    data: _Data | None = None  # where the scalars are, found once a candidate needs it
+    doc_end: dict[int, int] = {}
+    for start, end in zip(starts, ends, strict=True):
+        doc_end.setdefault(start, end)
+    offset = 0
     for number, line in enumerate(lines, 1):
-        match = _COMMENT.search(line) if "meshlint:" in line else None
-        if match is None:
+        line_offset, offset = offset, offset + len(line) + _break_length(text, offset + len(line))
+        if "meshlint:" not in line:
             continue
-        entry = parse_entry(match["body"])
-        if entry is None:
+        data = data or _Data(text)
+        hashes = (m.start() for m in _HASH.finditer(line) if not data.holds(line_offset + m.start()))
+        comment = next(hashes, None)  # the first `#` that is not data starts the comment
+        match = _COMMENT.search(line, comment) if comment is not None else None
+        entry = parse_entry(match["body"]) if match is not None else None
+        if match is None or entry is None:
             continue
         before = line[: match.start()].strip()
         target = number if before not in ("", "---") else _next_content_line(lines, number)
-        first, last = target, target
-        if target in starts:  # the first key of a resource: the whole document
-            first, last = target, ends[starts.index(target)]
-        yield Suppression(path, Position(number, line.index("#", match.start()) + 1), first, last, *entry)
+        first, last = target, doc_end.get(target, target)  # the first key of a resource: the whole document
+        yield Suppression(path, Position(number, match.start() + 1), first, last, *entry)
+
+
+class _Data:
+    """The spans of every scalar of a text: a `#` inside one is part of a string, not a comment."""
+
+    def __init__(self, text: str) -> None:
+        spans = scan_scalars(text).spans
+        self._starts = [s for s, _ in spans]
+        self._ends = [e for _, e in spans]
+
+    def holds(self, offset: int) -> bool:
+        index = bisect_right(self._starts, offset) - 1
+        return index >= 0 and offset < self._ends[index]
+
+
+def _break_length(text: str, at: int) -> int:
+    """Length of the line break at `at` (as str.splitlines, which numbered the lines, sees it)."""
+    if text.startswith("\r\n", at):
+        return 2
+    return 1 if at < len(text) else 0
 
 
 def _next_content_line(lines: list[str], number: int) -> int:

@@ -115,7 +115,6 @@ def _checked(paths: list[str] | None, config: Path | None, select: str | None, i
 
 def _fixed(result: CheckResult, *, write: bool) -> bool:
     """Apply (or with write=False print as a diff) the safe fixes; True when there was one."""
-    from meshlint.emit.render import write_file
     from meshlint.fix import plan
 
     changes, notes = plan(result.diagnostics, result.sources)
@@ -125,9 +124,10 @@ def _fixed(result: CheckResult, *, write: bool) -> bool:
         if not write:
             print(change.diff(), end="")
             continue
-        path = result.sources[change.path].input.path
-        assert path is not None  # plan() only fixes files on disk
-        write_file(path, change.after.encode())
+        problem = change.write()
+        if problem is not None:
+            print(f"meshlint: {change.path}: not fixed: {problem}", file=sys.stderr)
+            continue
         for what in change.fixes:
             print(f"meshlint: fixed {change.path}: {what}", file=sys.stderr)
     return bool(changes)

@@ -1,31 +1,38 @@
 """`meshlint check --fix` / `--diff`: apply the safe fixes that findings carry (`Finding.fix`).
 
-A fix names new values for scalars by JSON Pointer. They are applied as text edits at the exact spans the
-source map gives, so everything else in the file — comments, quoting, flow or block style, indentation, key
-order, JSON layout — stays byte for byte as it was (a ruamel.yaml round-trip would re-indent and re-quote
-untouched lines). The result is parsed again and every edited value checked before anything is written;
-a file where that fails is left alone, with a note.
+A fix names new values for scalars by JSON Pointer. They become text edits of the file as it is on disk,
+at the spans the loaded source gives (`SourceFile.value_span`, which every input format implements), so
+everything else in the file — comments, quoting, flow or block style, indentation, key order, JSON layout,
+template placeholders — stays byte for byte as it was (a ruamel.yaml round-trip would re-indent and re-quote
+untouched lines). Findings on CloudFormation and Kubernetes resources point into an API-shaped copy; their
+pointers are mapped back to the user's document first, and a value is written as the user wrote it (a
+quoted `"80"` stays a quoted string). A value that is not written as a plain scalar (`!Ref Weight`, an
+alias, a placeholder filled in by `--substitute-env`) is not edited.
+
+Before anything is written (fix.edit): the edited text must differ from the file only inside the edited
+spans, and read back as the same documents with exactly the intended values changed. The write itself
+(fix.write) keeps the file's encoding, BOM, line endings, mode, owner and links, and refuses a file that
+changed since it was read. A file that fails any of this is left alone, with a note saying why.
 """
 
 from __future__ import annotations
 
 import difflib
-import itertools
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from meshlint.diagnostics import Diagnostic, Fix
-from meshlint.load.parse import ParsedDoc, Problem, parse_json, parse_text
+from meshlint.fix.edit import apply_fixes
+from meshlint.fix.write import write_text
 from meshlint.load.sources import SourceFile
-
-Value = str | int | float | bool
 
 
 @dataclass(frozen=True)
 class FileFix:
     path: str  # as diagnostics show it
-    before: str
+    file: Path  # on disk, as named (a symlink is written through)
+    before: str  # the file's text as read (decoded, without a BOM)
     after: str
     fixes: tuple[str, ...]  # what was fixed, one line each
 
@@ -33,6 +40,10 @@ class FileFix:
         return "".join(difflib.unified_diff(self.before.splitlines(keepends=True),
                                             self.after.splitlines(keepends=True), f"a/{self.path}",
                                             f"b/{self.path}"))
+
+    def write(self) -> str | None:
+        """Write the fixed text (fix.write). None when written; else why not, the file left as it was."""
+        return write_text(self.file, self.before, self.after)
 
 
 def plan(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -> tuple[list[FileFix], list[str]]:
@@ -45,79 +56,16 @@ def plan(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -
     notes: list[str] = []
     for path, fixes in sorted(by_path.items()):
         source = sources.get(path)
-        if source is None or source.text is None or source.input.path is None:
+        before = source.file_text if source is not None else None
+        if source is None or before is None or source.input.path is None:
             notes.append(f"{path}: not a file on disk; not fixed")
             continue
-        if source.rewritten:  # fixing the read text would write the placeholders' replacements into the file
-            notes.append(f"{path}: not fixed: its template placeholders were filled or quoted to read it")
+        if source.quoted is not None:  # read with its placeholders quoted: the template is what to fix
+            notes.append(f"{path}: not fixed: its template placeholders had to be quoted to read it")
             continue
-        after, problem = _apply(source.text, fixes, path.endswith(".json"))
+        after, problem = apply_fixes(source, fixes)
         if problem is not None:
             notes.append(f"{path}: not fixed: {problem}")
-        elif after != source.text:
-            changes.append(FileFix(path, source.text, after, tuple(f.description for f in fixes)))
+        elif after != before:
+            changes.append(FileFix(path, source.input.path, before, after, tuple(f.description for f in fixes)))
     return changes, notes
-
-
-def _apply(text: str, fixes: Iterable[Fix], is_json: bool) -> tuple[str, str | None]:
-    parse = parse_json if is_json else parse_text
-    docs, problems = parse(text, record=True)
-    if _fatal(problems):
-        return text, "it does not parse"
-    starts = _line_starts(text)
-    edits: list[tuple[int, int, str]] = []
-    wanted: list[tuple[int, str, Value]] = []
-    for fix in fixes:
-        for pointer, value in fix.edits:
-            span = _span(docs, fix.doc, pointer)
-            if span is None:
-                return text, f"nothing at {pointer} of document {fix.doc + 1}"
-            line, column, end_line, end_column = span
-            edits.append((starts[line - 1] + column - 1, starts[end_line - 1] + end_column - 1, json.dumps(value)))
-            wanted.append((fix.doc, pointer, value))
-    edits.sort()
-    if any(a[1] > b[0] for a, b in itertools.pairwise(edits)):
-        return text, "two fixes overlap"
-    out = text
-    for begin, end, replacement in reversed(edits):
-        out = out[:begin] + replacement + out[end:]
-    check, problems = parse(out, record=False)
-    if _fatal(problems) or any(_value(check, doc, pointer) != value for doc, pointer, value in wanted):
-        return text, "the fixed file did not read back as intended"
-    return out, None
-
-
-def _fatal(problems: Sequence[Problem]) -> bool:
-    return bool(problems)  # even a duplicate key: the edit could land on the value YAML drops
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for index, char in enumerate(text):
-        if char == "\n":
-            starts.append(index + 1)
-    return starts
-
-
-def _span(docs: Sequence[ParsedDoc], doc: int, pointer: str) -> tuple[int, int, int, int] | None:
-    if doc >= len(docs) or docs[doc].source_map is None:
-        return None
-    source_map = docs[doc].source_map
-    assert source_map is not None
-    return source_map.values.get(pointer)
-
-
-def _value(docs: Sequence[ParsedDoc], doc: int, pointer: str) -> object:
-    from meshlint.diagnostics import split_pointer
-
-    if doc >= len(docs):
-        return None
-    node: object = docs[doc].data
-    for token in split_pointer(pointer):
-        if isinstance(node, dict):
-            node = node.get(token)
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node

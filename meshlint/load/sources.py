@@ -9,28 +9,26 @@ Resources read from CloudFormation or Kubernetes are translated into the API sha
 under a synthetic base `/~t<n>` (a token no real key produces: `~` is always escaped as `~0`), and the
 adapter registers, per document, where each translated node came from (`SourceFile.translate`).
 `original_pointer` maps such a pointer back to the user's document before any position is looked up.
+
+`SourceFile.value_span` is what `--fix` edits through: the characters of one value in the file as it is on
+disk (before any template substitution). Every input format implements it for its documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import Excluded, InputFile, Walked, discover, read_text
-from meshlint.load.parse import (
-    ParsedDoc,
-    Problem,
-    compose_roots,
-    locate,
-    locate_marked,
-    parse_json,
-    parse_text,
-)
-from meshlint.load.substitute import substitute_text
-from meshlint.load.templated import is_appmesh_text, is_helm_template, looks_like, quoted_placeholders
+from meshlint.load.parse import ParsedDoc, Problem, compose_roots, locate, locate_marked, parse_json, parse_text
+from meshlint.load.spans import find_node
+from meshlint.load.substitute import Substituted, substitute
+from meshlint.load.templated import Quoted, is_appmesh_text, is_helm_template, looks_like, quote_placeholders
 
 TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
 
@@ -45,7 +43,8 @@ class SourceFile:
     text: str | None
     docs: list[ParsedDoc] = field(default_factory=list)
     readable: bool = True  # False when reading or parsing failed somewhere in the file
-    rewritten: bool = False  # `text` is not the file's own: placeholders substituted or quoted before parsing
+    substituted: Substituted | None = None  # how `text` was filled in from the file's text, if it was
+    quoted: Quoted | None = None  # the placeholders quoted so that the file parses (load.templated), if any
     _translations: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -57,8 +56,18 @@ class SourceFile:
         """Read fine and holds no data at all (no documents, or only empty ones)."""
         return self.readable and all(is_blank(d.data) for d in self.docs)
 
+    @property
+    def file_text(self) -> str | None:
+        """The text as the file holds it (decoded, without a BOM); `text` is what was parsed: placeholders
+        filled, or quoted where they broke the syntax."""
+        if self.substituted is not None:
+            return self.substituted.original
+        return self.quoted.original if self.quoted is not None else self.text
+
     def lines(self) -> list[str]:
-        return self.text.splitlines() if self.text else []
+        """The lines diagnostics quote: the file's own, placeholders as written (or as filled in)."""
+        text = self.quoted.original if self.quoted is not None else self.text
+        return text.splitlines() if text else []
 
     def translate(self, doc: int, table: Mapping[str, str]) -> None:
         """Register translated pointers (`/~t<n>/...`) of document `doc` -> pointers into the original."""
@@ -76,6 +85,43 @@ class SourceFile:
             probe = parent_pointer(probe)
         return ""
 
+    def translated_from(self, doc: int, pointer: str) -> str | None:
+        """The pointer in the user's document of exactly the node at `pointer` (a translated pointer must be
+        registered itself, not through an ancestor); None when it is not."""
+        if not pointer.startswith(TRANSLATED):
+            return pointer
+        return self._translations.get(doc, {}).get(pointer)
+
+    def value_span(self, doc: int, pointer: str) -> tuple[int, int] | None:
+        """`[start, end)` character offsets into `file_text` of the scalar value at `pointer` (in the user's
+        document `doc`, not a translated pointer), quotes included: the text an edit of that value replaces.
+
+        None when there is no such text to edit: no such document or node, or a key on the path written
+        twice; a mapping or sequence; a node with a tag, anchor or alias (`!Ref X`, `!!int 8`, `&w 8`,
+        `*w`: it is not written as a plain value, or editing it would change others); a value a template
+        substitution wrote or touches (`weight: ${W}`).
+
+        This is all `--fix` needs from a format: YAML and JSON documents are answered here, from libyaml's
+        node marks; another input format answers it for its own documents (and `parser_for` reads it)."""
+        if self.text is None or doc >= len(self.docs) or self.quoted is not None:
+            return None  # (a file read with its placeholders quoted is not edited: fix the template itself)
+        roots = self._node_roots()
+        index = self.docs[doc].stream_index
+        node = find_node(roots[index], split_pointer(pointer)) if index < len(roots) else None
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        start, end = node.start_mark.index, node.end_mark.index
+        if end <= start or self.text[start] in "!&*":
+            return None
+        return self.substituted.original_span(start, end) if self.substituted is not None else (start, end)
+
+    def reparse(self, file_text: str) -> tuple[list[ParsedDoc], list[Problem]]:
+        """Documents of `file_text` read as this file's were: same format, same substitution (`--fix` checks
+        its result with it)."""
+        if self.substituted is not None:
+            file_text = substitute(file_text, self.substituted.values).text
+        return parser_for(self.input)(file_text, record=False)
+
     def span(self, doc: int, pointer: str, *, at_key: bool = False) -> Position:
         """Position of the value (or key) at `pointer`; the nearest enclosing node when it is absent."""
         if pointer.startswith(TRANSLATED):
@@ -85,12 +131,14 @@ class SourceFile:
             return Position(1, 1)
         parsed = self.docs[doc]
         if parsed.marks is not None:
-            return locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
-        roots = self._node_roots()
-        index = self.docs[doc].stream_index
-        if index >= len(roots):
-            return self.docs[doc].start
-        return locate(roots[index], split_pointer(pointer), at_key)
+            found = locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
+        else:
+            roots = self._node_roots()
+            index = self.docs[doc].stream_index
+            if index >= len(roots):
+                return self.docs[doc].start
+            found = locate(roots[index], split_pointer(pointer), at_key)
+        return self.quoted.original_position(found) if self.quoted is not None else found
 
     def _node_roots(self) -> list[Any]:
         """The composed YAML node trees. Only the most recently asked file keeps them: callers look positions
@@ -135,10 +183,18 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
             files.append(SourceFile(item, None, readable=False))
             continue
         assert text is not None
-        rewritten = substitutions is not None
-        if substitutions is not None:
-            text = substitute_text(text, substitutions)
-        text, docs, problems, quoted = _parse(text, item.display)
+        substituted = substitute(text, substitutions) if substitutions is not None else None
+        if substituted is not None:
+            text = substituted.text
+            substituted = substituted if substituted.replaced else None
+        docs, problems = parser_for(item)(text, record=False)
+        quoted = quote_placeholders(text) if any(p.fatal for p in problems) else None
+        if quoted is not None:  # a file that parses once its standalone placeholders are quoted is read so
+            retried, again = parser_for(item)(quoted.text, record=False)
+            if any(p.fatal for p in again):
+                quoted = None
+            else:
+                text, docs, problems = quoted.text, retried, again
         if any(p.fatal and p.message.startswith("not valid") for p in problems) and (
                 is_helm_template(text) or not is_appmesh_text(text)):
             what, help_text = looks_like(text, item.display)
@@ -151,22 +207,13 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
         files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems),
-                                rewritten=rewritten or quoted))
+                                substituted=substituted, quoted=quoted))
     return Sources(files, findings, walked, paths)
 
 
-def _parse(text: str, display: str) -> tuple[str, list[ParsedDoc], list[Problem], bool]:
-    """(the text parsed, its documents, problems, whether placeholders had to be quoted): a file that parses
-    only once its standalone template placeholders are quoted is read that way (load.templated)."""
-    parse = parse_json if display.endswith(".json") else parse_text
-    docs, problems = parse(text, record=False)
-    if any(p.fatal for p in problems):
-        quoted = quoted_placeholders(text)
-        if quoted is not None:
-            retried, again = parse(quoted, record=False)
-            if not any(p.fatal for p in again):
-                return quoted, retried, again, True
-    return text, docs, problems, False
+def parser_for(item: InputFile) -> Callable[..., tuple[list[ParsedDoc], list[Problem]]]:
+    """The parser of the file's format (`parse(text, record=...)`)."""
+    return parse_json if item.display.endswith(".json") else parse_text
 
 
 def is_blank(data: Any) -> bool:

@@ -4,7 +4,7 @@
 parse until rendered, yet the rest of such a file is App Mesh that can be checked. When a file does not parse,
 the placeholders that stand where a whole value belongs are quoted (`"$DNS_HOSTNAME"`) and the file is read
 again: the placeholder is then a string value, reported once by `template-placeholder` and unknown to every
-rule (meshlint.unknowns). Lines keep their numbers; columns after a quoted placeholder on its line move by two.
+rule (meshlint.unknowns). Lines keep their numbers, and positions map back to the file's own columns.
 
 A file that still does not parse is a parse error when it is App Mesh input (it names an App Mesh kind or
 key) and not a Helm template, and otherwise not meshlint's input as it is: a Helm chart's template (App Mesh
@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from meshlint.diagnostics import Position
 
 # A placeholder that is a whole value: after a key, a list dash or bracket, a comma or the line start, and before
 # the end of the value. `name: ${A}-${B}` is a plain YAML string already and stays as it is.
@@ -29,10 +33,44 @@ _MARKERS = re.compile(r"appmesh\.k8s\.aws|AWS::AppMesh::|aws_appmesh_|\b(?:meshN
 _HELM = re.compile(r"\{\{-?\s*(?:if|range|include|template|define|with|end|else)\b|\.Values\.|\.Release\.")
 
 
-def quoted_placeholders(text: str) -> str | None:
+@dataclass(frozen=True)
+class Quoted:
+    """A text with its standalone placeholders quoted: `original` as the file holds it, `text` as parsed, and
+    where each quote pair went, so that positions in `text` map back to the file."""
+
+    original: str
+    text: str
+    quotes: Mapping[int, tuple[tuple[int, int], ...]]  # line -> (column of the opening, of the closing quote)
+
+    def original_position(self, position: Position) -> Position:
+        """The position in the file of `position` in the quoted text (same line; columns move back)."""
+        shift = 0
+        for opening, closing in self.quotes.get(position.line, ()):
+            if position.column > closing:
+                shift += 2
+            elif position.column > opening:
+                shift += 1
+        return Position(position.line, position.column - shift) if shift else position
+
+
+def quote_placeholders(text: str) -> Quoted | None:
     """`text` with every standalone placeholder quoted as a string, or None when there is none."""
-    changed = _STANDALONE.sub(lambda m: m["before"] + json.dumps(m["placeholder"]), text)
-    return None if changed == text else changed
+    quotes: dict[int, list[tuple[int, int]]] = {}
+    parts: list[str] = []
+    last = 0
+    line, line_start = 1, 0
+    for match in _STANDALONE.finditer(text):
+        start = match.start("placeholder")
+        line += text.count("\n", last, start)
+        line_start = text.rfind("\n", 0, start) + 1
+        on_line = quotes.setdefault(line, [])
+        opening = start - line_start + 1 + 2 * len(on_line)  # 1-based, in the quoted text
+        on_line.append((opening, opening + len(match["placeholder"]) + 1))
+        parts += [text[last:start], json.dumps(match["placeholder"])]
+        last = match.end("placeholder")
+    if not parts:
+        return None
+    return Quoted(text, "".join([*parts, text[last:]]), {n: tuple(q) for n, q in quotes.items()})
 
 
 def is_appmesh_text(text: str) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from meshlint.analyze.suppressions import DocumentSuppression, document_suppressions, parse_entry
 from tests.cli.gate_support import MESH, NODE, run, write
 
@@ -155,3 +157,36 @@ def test_comment_after_the_document_separator_covers_the_resource(tmp_path: Path
     write(tmp_path, {"a.yaml": f"{MESH}--- # meshlint: disable=missing-tls -- TLS ends at the ALB\n"
                                f"{NODE.format(name='front')}"})
     assert found(tmp_path) == []
+
+
+MARKER = "# meshlint: disable=missing-tls -- hidden in data"
+
+
+@pytest.mark.parametrize("value", [
+    f"|\n  echo start\n  {MARKER}\n",  # a block scalar (an embedded script)
+    f">\n  echo start\n\n  {MARKER}\n",  # folded
+    f'"echo start\n  {MARKER}\n  done"\n',  # a quoted string over several lines
+    f"'echo start\n  {MARKER}\n  done'\n",
+], ids=["block", "folded", "double-quoted", "single-quoted"])
+def test_data_is_never_a_suppression(tmp_path: Path, value: str) -> None:
+    """A `# meshlint: disable=` line inside a string value is data: it suppresses nothing, not even the next
+    resource's findings (where a comment alone on the line above would cover them)."""
+    mesh = f"meshName: shop\nspec: {{}}\nscript: {value}"
+    write(tmp_path, {"a.yaml": f"{mesh}---\n{NODE.format(name='front')}"})
+    assert [r for _, _, r in found(tmp_path, "--select", "missing-tls,unused-suppression")] == ["missing-tls"]
+
+
+def test_a_comment_after_a_value_still_counts(tmp_path: Path) -> None:
+    node = """tags: [{key: note, value: "# meshlint: disable=missing-tls -- data"}]  # meshlint: disable=dangling-reference -- elsewhere
+meshName: shop
+virtualNodeName: front
+spec:
+  listeners:
+    - portMapping: {port: 8080, protocol: http}
+  serviceDiscovery: {dns: {hostname: front.shop.local}}
+  backends: [{virtualService: {virtualServiceName: ghost.shop.local}}]
+"""
+    write(tmp_path, {"a.yaml": f"{MESH}---\n{node}"})
+    # the comment after the string covers the resource; the text inside the string suppresses nothing
+    assert found(tmp_path, "--select", "missing-tls,dangling-reference,unused-suppression") == [
+        ("a.yaml", 9, "missing-tls"), ("a.yaml", 11, "missing-tls")]

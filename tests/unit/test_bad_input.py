@@ -68,7 +68,7 @@ def test_json_with_placeholder_names_it(tmp_path: Path) -> None:
     result = check_in_file(tmp_path, "bad.json", '{"meshName": ${MESH}, "spec": {"egressFilter": {"type": "ANY"}}}\n')
     assert [line for line in golden_lines(result) if not line.startswith(" ")] == [
         "bad.json:1:14: warning[template-placeholder] template placeholder ${MESH} left in a value",
-        "bad.json:1:50: error[schema] spec.egressFilter.type is 'ANY', not one of ALLOW_ALL, DROP_ALL",
+        "bad.json:1:57: error[schema] spec.egressFilter.type is 'ANY', not one of ALLOW_ALL, DROP_ALL",
     ]
 
 
