@@ -1,8 +1,8 @@
 """Find input files and read them as text, safely.
 
-Folders are walked for *.yaml, *.yml and *.json; hidden folders are skipped and symlink loops are detected
-by device+inode. Reading refuses files over the size limit and text that is not UTF-8; both are findings,
-never exceptions.
+Folders are walked for *.yaml, *.yml, *.json and Terraform's *.tf, *.tfvars; hidden folders are skipped and
+symlink loops are detected by device+inode. Reading refuses files over the size limit and text that is not
+UTF-8; both are findings, never exceptions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from meshlint.diagnostics import Finding, Position
 
-SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".yaml", ".yml", ".json", ".tf", ".tfvars")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 STDIN = "-"
 

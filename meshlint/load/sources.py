@@ -20,7 +20,16 @@ from typing import Any
 
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import InputFile, discover, read_text
-from meshlint.load.parse import ParsedDoc, compose_roots, locate, locate_marked, parse_json, parse_text
+from meshlint.load.parse import (
+    HCL_SUFFIXES,
+    ParsedDoc,
+    compose_roots,
+    locate,
+    locate_marked,
+    parse_hcl_doc,
+    parse_json,
+    parse_text,
+)
 from meshlint.load.substitute import substitute_text
 
 TRANSLATED = "/~t"  # prefix of pointers into a translated (API-shaped) copy of a resource
@@ -41,6 +50,19 @@ class SourceFile:
     @property
     def display(self) -> str:
         return self.input.display
+
+    def file_for(self, doc: int, pointer: str) -> str:
+        """The file a finding at (doc, pointer) of this source is in: this one (see UnitSource)."""
+        return self.input.display
+
+    def value_span(self, doc: int, pointer: str) -> tuple[int, int] | None:
+        """(start, end) character offsets in `text` of the scalar value at `pointer` (translated pointers map
+        back first); None when it is not a literal written there. Answered for HCL documents."""
+        if doc >= len(self.docs) or self.docs[doc].hcl is None:
+            return None
+        document = self.docs[doc].hcl
+        assert document is not None
+        return document.value_span(split_pointer(self.original_pointer(doc, pointer)))
 
     @property
     def empty(self) -> bool:
@@ -74,6 +96,8 @@ class SourceFile:
         if doc >= len(self.docs):
             return Position(1, 1)
         parsed = self.docs[doc]
+        if parsed.hcl is not None:
+            return parsed.hcl.locate(split_pointer(pointer), at_key)
         if parsed.marks is not None:
             return locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
         roots = self._node_roots()
@@ -99,12 +123,30 @@ _recent: tuple[SourceFile, list[Any]] | None = None
 
 
 @dataclass
+class UnitSource(SourceFile):
+    """A Terraform module folder: the file (`Origin.path`) of the resources read from it and the modules it
+    calls. It holds no text; a finding on one of its resources belongs to the `.tf` file that resource is
+    written in (`parts`: translated base -> that file), where its position is looked up."""
+
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_folder(cls, folder: str) -> UnitSource:
+        return cls(InputFile(None, folder, False), None)
+
+    def file_for(self, doc: int, pointer: str) -> str:
+        base = pointer[: pointer.find("/", 1)] if pointer.count("/") > 1 else pointer
+        return self.parts.get(base, next(iter(self.parts.values()), self.display))
+
+
+@dataclass
 class Sources:
     files: list[SourceFile]
     findings: list[Finding]
+    units: list[SourceFile] = field(default_factory=list)  # Terraform module folders (UnitSource)
 
     def by_display(self) -> dict[str, SourceFile]:
-        return {f.display: f for f in self.files}
+        return {f.display: f for f in (*self.files, *self.units)}
 
 
 def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
@@ -123,7 +165,8 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
         assert text is not None
         if substitutions is not None:
             text = substitute_text(text, substitutions)
-        parse = parse_json if item.display.endswith(".json") else parse_text
+        parse = parse_json if item.display.endswith(".json") else parse_hcl_doc if item.display.endswith(
+            HCL_SUFFIXES) else parse_text
         docs, problems = parse(text, record=False)
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
