@@ -48,7 +48,10 @@ def plan(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -
         if source is None or source.text is None or source.input.path is None:
             notes.append(f"{path}: not a file on disk; not fixed")
             continue
-        after, problem = _apply(source.text, fixes, path.endswith(".json"))
+        if source.docs and source.docs[0].hcl is not None:
+            after, problem = _apply_hcl(source, fixes)
+        else:
+            after, problem = _apply(source.text, fixes, path.endswith(".json"))
         if problem is not None:
             notes.append(f"{path}: not fixed: {problem}")
         elif after != source.text:
@@ -82,6 +85,46 @@ def _apply(text: str, fixes: Iterable[Fix], is_json: bool) -> tuple[str, str | N
     if _fatal(problems) or any(_value(check, doc, pointer) != value for doc, pointer, value in wanted):
         return text, "the fixed file did not read back as intended"
     return out, None
+
+
+def _apply_hcl(source: SourceFile, fixes: Iterable[Fix]) -> tuple[str, str | None]:
+    """A Terraform file: each edit replaces a literal written in the file (SourceFile.value_span); a value
+    computed by an expression (`weight = var.w`) is not fixed."""
+    from meshlint.diagnostics import split_pointer
+    from meshlint.load.hcl import parse_hcl
+
+    text = source.text or ""
+    edits: list[tuple[int, int, str]] = []
+    wanted: list[tuple[list[str], Value]] = []
+    for fix in fixes:
+        for pointer, value in fix.edits:
+            span = source.value_span(fix.doc, pointer)
+            if span is None:
+                return text, f"{source.original_pointer(fix.doc, pointer)} is not a literal value written there"
+            edits.append((*span, json.dumps(value)))
+            wanted.append((split_pointer(source.original_pointer(fix.doc, pointer)), value))
+    edits.sort()
+    if any(a[1] > b[0] for a, b in itertools.pairwise(edits)):
+        return text, "two fixes overlap"
+    out = text
+    for begin, end, replacement in reversed(edits):
+        out = out[:begin] + replacement + out[end:]
+    document, _ = parse_hcl(out)
+    if document is None or any(document.value_span(tokens) is None or _literal(document, tokens) != value
+                               for tokens, value in wanted):
+        return text, "the fixed file did not read back as intended"
+    return out, None
+
+
+def _literal(document: object, tokens: list[str]) -> object:
+    from meshlint.load.hcl import HclDocument
+    from meshlint.load.hcl_syntax import Attribute, Lit
+
+    assert isinstance(document, HclDocument)
+    found = document.find(tokens)
+    node = found[0] if found else None
+    expr = node.expr if isinstance(node, Attribute) else node
+    return expr.value if isinstance(expr, Lit) else None
 
 
 def _fatal(problems: Sequence[Problem]) -> bool:
