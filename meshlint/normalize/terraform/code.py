@@ -104,7 +104,8 @@ class ModuleCode:
 
 def normalize_folder(path: str) -> str:
     parts: list[str] = []
-    for part in PurePosixPath(path).parts:
+    absolute = path.startswith("/")
+    for part in PurePosixPath(path).parts[1 if absolute else 0:]:
         if part == "..":
             if parts and parts[-1] != "..":
                 parts.pop()
@@ -112,4 +113,4 @@ def normalize_folder(path: str) -> str:
                 parts.append(part)
         elif part != ".":
             parts.append(part)
-    return "/".join(parts) or "."
+    return ("/" if absolute else "") + "/".join(parts) or "."

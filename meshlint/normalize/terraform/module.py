@@ -265,12 +265,12 @@ class ModuleInstance:
             found = [ModuleInstance(code, self.codes, self.reporter, self._inputs(call, names), None, self.depth + 1)
                      for names in self._call_instances(call)]
         else:
-            where = "is remote" if folder is None else f"folder {folder} is not among the inputs"
+            where = "it is not a local folder" if folder is None else f"folder {folder} is not among the inputs"
             source = call.attribute("source")
             self.reporter.once(f"module:{call.pointer}:{call.file.path}", call.site("source"),
                                source.expr if source is not None else call.block,
                                "ignored-input", f"module {name} (source {self.code.source_text(call)}) is not read: "
-                               f"its {where}", "meshlint follows local modules (source = \"./...\") only; check "
+                               f"{where}", "meshlint follows local modules (source = \"./...\") only; check "
                                "that module's own repository")
         self._children[name] = found
         return found
