@@ -114,11 +114,14 @@ def block_node(tf: dict[str, Any], api: Any, path: str, resource: str, top: str 
     for name, block in sorted(tf.get("block_types", {}).items()):
         api_name, sub = (TOP_LEVEL_API.get(name), (api or {}).get("properties", {}).get("spec")) if top else \
             api_member(api, name)
+        # One object in the API whatever the nesting (the provider reads element [0] of connection_pool.http,
+        # which has no MaxItems); an array where the API has one.
         many = block.get("max_items") != 1
-        if isinstance(sub, dict) and sub.get("type") == "array":
-            sub = sub.get("items")
+        if isinstance(sub, dict):
+            many = sub.get("type") == "array"
+            sub = sub.get("items") if many else sub
         child_path = f"{path}.{name}" if path else name
-        mode = "set" if block["nesting_mode"] == "set" else ("list" if many else "one")
+        mode = "set" if many and block["nesting_mode"] == "set" else ("list" if many else "one")
         node = block_node(block["block"], sub, child_path, resource, None)
         blocks[name] = [api_name, mode, node, UNGUARDED.get(resource, {}).get(child_path)]
     return {"attrs": attrs, "blocks": blocks}
