@@ -71,3 +71,23 @@ def resource(kind: str, obj: dict[str, Any], label: str) -> str:
 def label(kind: str, name: str, index: int) -> str:
     """A valid, unique resource label."""
     return f"{kind.lower()}_{index}_{re.sub(r'[^A-Za-z0-9_]', '_', name)[:40]}"
+
+
+def expressible(kind: str, obj: dict[str, Any]) -> bool:
+    """Whether every field of the API object has a Terraform argument (gateway routes' `match.method`, gRPC
+    gateway `hostname`/`metadata`/`rewrite` and Cloud Map `ipPreference` have none)."""
+    return _covers(_RESOURCES[TYPES[kind]][1], obj, top=True)
+
+
+def _covers(node: dict[str, Any], obj: dict[str, Any], top: bool = False) -> bool:
+    known = {api for api, _, _ in node["attrs"].values() if api} | ({NAME_KEYS[k] for k in NAME_KEYS} if top else set())
+    blocks = {api: (mode, child) for api, mode, child, _ in node["blocks"].values() if api}
+    for key, value in obj.items():
+        if key in blocks:
+            mode, child = blocks[key]
+            items = value if mode != "one" else [value]
+            if not all(isinstance(i, dict) and _covers(child, i) for i in items):
+                return False
+        elif key not in known:
+            return False
+    return True

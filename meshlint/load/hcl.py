@@ -12,6 +12,7 @@ a block by its type, its labels and its index among the blocks of the same type 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -44,13 +45,15 @@ class HclDocument:
 
     body: s.Body
     source: bytes
-    _line_starts: list[int]
     _ascii: bool
+    _starts: list[int] | None = None  # byte offset of each line, computed when a position is first asked
 
     def position(self, offset: int) -> Position:
         """1-based line and column (in characters) of a byte offset."""
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        start = self._line_starts[line]
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in re.finditer(b"\n", self.source))]
+        line = bisect.bisect_right(self._starts, offset) - 1
+        start = self._starts[line]
         column = offset - start if self._ascii else len(self.source[start:offset].decode("utf-8", "replace"))
         return Position(line + 1, column + 1)
 
@@ -131,8 +134,7 @@ def parse_hcl(text: str) -> tuple[HclDocument | None, HclError | None]:
     """The document, or the first syntax error."""
     source = text.encode("utf-8")
     tree = _parser().parse(source)
-    starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 10]
-    document = HclDocument(s.Body(), source, starts, len(source) == len(text))
+    document = HclDocument(s.Body(), source, len(source) == len(text))
     if tree.root_node.has_error:
         return None, _first_error(tree.root_node)
     try:
@@ -211,8 +213,8 @@ class _Reader:
         return s.Block(kind, labels, self.body(body, depth + 1), node.start_byte, node.end_byte)
 
     def string(self, node: Any) -> str:
-        kids = [k for k in node.children if k.type != "comment"]
-        return _unescape(self.raw(kids[0].end_byte, kids[-1].start_byte))
+        """A string literal's value: what is between its quotes (no interpolation in a `string_lit`)."""
+        return _unescape(self.raw(node.start_byte + 1, node.end_byte - 1))
 
     # -- expressions --------------------------------------------------------------------------------------
     def expr(self, node: Any, depth: int) -> s.Expr:

@@ -301,14 +301,26 @@ _ZERO_UNSET = {"priority", "port", "healthyThreshold", "unhealthyThreshold", "in
                "maxConnections", "maxPendingRequests", "maxRequests", "maxEjectionPercent", "maxServerErrors", "value"}
 
 
-def expressible_in_terraform(node: Any, parent: str = "") -> bool:
-    """Whether the AWS provider can send these documents: it drops `priority = 0`, zero optional ports and
-    limits, zero durations and empty strings (design/terraform-appmesh.md, rules 6-7)."""
+def expressible_in_terraform(docs: list[Doc]) -> bool:
+    """Whether Terraform can say these documents: every field has an argument (benchmarks/terraform_render),
+    and the provider sends every value: it drops `priority = 0`, zero optional ports and limits, zero
+    durations and empty strings (design/terraform-appmesh.md, rules 6-7)."""
+    from benchmarks.terraform_render import expressible
+    from meshlint.normalize.appmesh_api import detect
+
+    for doc in docs:
+        found = detect(doc)
+        if found is None or not expressible(found[0], found[2]):
+            return False
+    return _sent(docs)
+
+
+def _sent(node: Any, parent: str = "") -> bool:
     if isinstance(node, dict):
-        return all(not (k in _ZERO_UNSET and v == 0 and parent != "portMapping") and expressible_in_terraform(v, k)
+        return all(not (k in _ZERO_UNSET and v == 0 and parent != "portMapping") and _sent(v, k)
                    for k, v in node.items())
     if isinstance(node, list):
-        return all(expressible_in_terraform(v, parent) for v in node)
+        return all(_sent(v, parent) for v in node)
     return node != ""
 
 

@@ -137,7 +137,7 @@ def evaluate_body(module: ModuleInstance, body: s.Body, names: Names, file: TfFi
     for name, attribute in body.attributes.items():
         if top and name in META:
             continue
-        at = join_pointer(pointer, name)
+        at = f"{pointer}/{name}"  # an HCL identifier holds neither "/" nor "~"
         out.attrs[name] = Value(Evaluator(module, Site(file.path, file.doc, at)).value(attribute.expr, names), at)
     for block, index in s.indexed_blocks(body):
         at = join_pointer(pointer, *s.block_tokens(block, index))
