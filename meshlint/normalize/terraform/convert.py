@@ -92,6 +92,8 @@ class Converter:
                     ID_AS_NAME, f"{name} of {self.resource} is {value.id_of}.id, the {kind}'s UID, not its name",
                     self.path, item.pointer, help=f"use {value.id_of}.name: only an aws_appmesh_mesh's id is "
                     "its name"))
+            if spec.type.startswith("map("):
+                return _DROP  # a map whose keys are unknown (`tags = merge(var.tags, ...)`) has nothing to show
             return value.text
         if value is None:
             return _DROP
