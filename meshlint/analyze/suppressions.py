@@ -141,6 +141,8 @@ def _hcl_comments(path: str, lines: list[str], document: HclDocument) -> Iterabl
     """Terraform (`#` or `//` comments): on a line it covers that line; on the line of a block's header, or
     alone on the line(s) right above it, it covers the whole block (`resource "aws_appmesh_route" ...`)."""
     spans: dict[int, int] = {}
+    if not any("meshlint:" in line for line in lines):
+        return
     stack = list(document.body.blocks)
     while stack:
         block = stack.pop()

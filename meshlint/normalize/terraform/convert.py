@@ -54,10 +54,10 @@ class Converter:
 
     def resource_object(self, node: NodeSpec, body: Body) -> dict[str, Any]:
         self.out.note(body.pointer)
-        return self.body(node, body, (), "", top=True)
+        return self.body(node, body, self.out.base, "", top=True)
 
-    def body(self, node: NodeSpec, body: Body, tokens: tuple[str | int, ...], path: str, top: bool = False
-             ) -> dict[str, Any]:
+    def body(self, node: NodeSpec, body: Body, at: str, path: str, top: bool = False) -> dict[str, Any]:
+        """`at`: the API pointer of this object (API names hold neither "/" nor "~": plain concatenation)."""
         obj: dict[str, Any] = {}
         self.partial.extend(body.unknown)
         for name, item in body.attrs.items():
@@ -70,7 +70,7 @@ class Converter:
             if value is _DROP or spec.api is None:
                 continue
             obj[spec.api] = value
-            self._note(item.pointer, value, (*tokens, spec.api))
+            self._note(item.pointer, value, f"{at}/{spec.api}")
         for name, instances in body.blocks.items():
             block = node.blocks.get(name)
             if block is None:
@@ -79,8 +79,8 @@ class Converter:
                 continue
             if block.api is None:
                 continue
-            obj[block.api] = self.block(block, name, instances, (*tokens, block.api), f"{path}.{name}".lstrip("."))
-        self._defaults(obj, node, path, tokens, body.pointer)
+            obj[block.api] = self.block(block, name, instances, f"{at}/{block.api}", f"{path}.{name}".lstrip("."))
+        self._defaults(obj, node, path, at, body.pointer)
         return obj
 
     def attribute(self, spec: AttrSpec, name: str, item: Value, path: str) -> Any:
@@ -113,46 +113,43 @@ class Converter:
             return _DROP  # a required one is kept: the provider's validation refuses it, and so does the schema
         return converted
 
-    def block(self, spec: BlockSpec, name: str, instances: list[Body], tokens: tuple[str | int, ...], path: str
-              ) -> Any:
+    def block(self, spec: BlockSpec, name: str, instances: list[Body], at: str, path: str) -> Any:
         if spec.mode == "one":
             if len(instances) > 1:
                 self.findings.append(Finding("schema", f"{self.resource} has {len(instances)} {name} blocks "
                                              "where one is allowed; the provider reads the first", self.path,
                                              instances[1].pointer, help=f"keep one {name} block"))
-            self.out.note(instances[0].pointer, *tokens)
-            return self._member(spec, name, instances[0], tokens, path)
+            self.out.table[at] = instances[0].pointer
+            return self._member(spec, name, instances[0], at, path)
         items: list[Any] = []
         for instance in instances:
-            at = (*tokens, len(items))
-            converted = self._member(spec, name, instance, at, path)
+            item_at = f"{at}/{len(items)}"
+            converted = self._member(spec, name, instance, item_at, path)
             if spec.mode == "set" and converted in items:
                 continue  # a set: identical blocks are one
-            self.out.note(instance.pointer, *at)
+            self.out.table[item_at] = instance.pointer
             items.append(converted)
-        self.out.note(instances[0].pointer if instances else "", *tokens)
+        self.out.table[at] = instances[0].pointer if instances else ""
         return items
 
-    def _member(self, spec: BlockSpec, name: str, body: Body, tokens: tuple[str | int, ...], path: str
-                ) -> dict[str, Any]:
-        converted = self.body(spec.node, body, tokens, path)
+    def _member(self, spec: BlockSpec, name: str, body: Body, at: str, path: str) -> dict[str, Any]:
+        converted = self.body(spec.node, body, at, path)
         if spec.union is not None:
             self.union(spec, converted, body, name)
         return converted
 
-    def _defaults(self, obj: dict[str, Any], node: NodeSpec, path: str, tokens: tuple[str | int, ...],
-                  pointer: str) -> None:
+    def _defaults(self, obj: dict[str, Any], node: NodeSpec, path: str, at: str, pointer: str) -> None:
         for key, value in DEFAULTS.get(path, {}).items():
             api = node.attrs[key].api if key in node.attrs else None
             if api is not None and api not in obj:
                 obj[api] = value
-                self.out.note(pointer, *tokens, api)
+                self.out.table[f"{at}/{api}"] = pointer
         wanted = ALWAYS.get(path)
         if wanted is not None and wanted in node.blocks and node.blocks[wanted].api not in obj:
             api = node.blocks[wanted].api
             assert api is not None
             obj[api] = {}
-            self.out.note(pointer, *tokens, api)
+            self.out.table[f"{at}/{api}"] = pointer
 
     def union(self, spec: BlockSpec, obj: dict[str, Any], body: Body, name: str) -> None:
         """Of an unguarded union's members, the provider keeps the one it assigns last."""
@@ -182,15 +179,15 @@ class Converter:
             help = f"did you mean {close[0]!r}?" if close else "see the provider's documentation of this resource"
         self.findings.append(Finding("schema", message, self.path, pointer, help=help))
 
-    def _note(self, pointer: str, value: Any, tokens: tuple[str | int, ...]) -> None:
-        self.out.note(pointer, *tokens)
+    def _note(self, pointer: str, value: Any, at: str) -> None:
+        self.out.table[at] = pointer
         if isinstance(value, list):
             for index, item in enumerate(value):
                 self._note(join_pointer(pointer, index) if not isinstance(item, dict) else pointer, item,
-                           (*tokens, index))
+                           f"{at}/{index}")
         elif isinstance(value, dict):
             for key, item in value.items():
-                self.out.note(pointer, *tokens, key)
+                self.out.table[f"{at}/{key}"] = pointer
                 del item
 
 
