@@ -106,8 +106,8 @@ class _Unit:
         converter = Converter(f"{prefix}{instance.address}{key}", declared.file.path, Translation(base))
         obj = converter.resource_object(node, body)
         raw, notes = read_resource(kind, obj, Origin(self.folder, 0, base))
-        spec = join_pointer(base, "spec")
-        if converter.partial and any(n.rule == "schema" and n.pointer.startswith(spec) for n in notes):
+        if converter.partial:  # declared (its names resolve references), but no rule judges a spec with holes
+            spec = join_pointer(base, "spec")
             notes = [n for n in notes if not (n.rule == "schema" and n.pointer.startswith(spec))]
             raw = replace(raw, valid=False) if raw is not None else None
             self._note_partial(declared, converter)
@@ -123,7 +123,7 @@ class _Unit:
         self.partial_noted.add(declared.pointer)
         self.out.findings.append(Finding(
             RULE, f"{converter.resource}: dynamic blocks {', '.join(converter.partial)} have an unknown for_each, "
-            "so its spec is incomplete and is not checked against the App Mesh schema", declared.file.path,
+            "so its spec is incomplete and is not checked", declared.file.path,
             declared.pointer, help="give the module's inputs (--parameter, a .tfvars file) to check the whole spec"))
 
 
