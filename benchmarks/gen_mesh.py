@@ -13,7 +13,8 @@ services with a higher index (a DAG), a few "core" services near the end are cal
 
 Formats: `cli-yaml` (one multi-document file per service plus `_mesh.yaml` and `_gateway.yaml`, the AWS
 CLI input shape), `cli-json` (the same documents, one JSON file per resource in a folder per service),
-`cfn` (one CloudFormation template, cross references as `!GetAtt`). The same `--n` and `--seed` give the
+`cfn` (one CloudFormation template, cross references as `!GetAtt`), `terraform` (one module folder, a `.tf`
+file per service, through benchmarks/terraform_render.py). The same `--n` and `--seed` give the
 same bytes. Standard library and PyYAML only.
 """
 
@@ -264,10 +265,27 @@ def write_cfn(resources: Iterator[Resource], out: Path, n: int) -> int:
     return len(body)
 
 
+def write_terraform(resources: Iterator[Resource], out: Path, n: int) -> int:
+    """One Terraform module: a `.tf` file per service (as `cli-yaml` groups them), names as literals."""
+    from terraform_render import label, resource
+
+    groups: dict[str, list[str]] = {}
+    count = 0
+    for item in resources:
+        body = _map(item.body, _plain)
+        groups.setdefault(item.group, []).append(resource(item.kind, body, label(item.kind, item.logical_id, count)))
+        count += 1
+    out.mkdir(parents=True, exist_ok=True)
+    for group, blocks in groups.items():
+        (out / f"{group}.tf").write_text("\n".join(blocks), encoding="utf-8")
+    return count
+
+
 WRITERS: dict[str, Callable[[Iterator[Resource], Path, int], int]] = {
     "cli-yaml": lambda rs, out, n: write_cli(rs, out, as_json=False),
     "cli-json": lambda rs, out, n: write_cli(rs, out, as_json=True),
     "cfn": write_cfn,
+    "terraform": write_terraform,
 }
 
 
@@ -275,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, required=True, help="number of virtual services (at least 1)")
     parser.add_argument("--format", choices=sorted(WRITERS), required=True)
-    parser.add_argument("--out", type=Path, required=True, help="a folder (cli-*) or a file (cfn)")
+    parser.add_argument("--out", type=Path, required=True, help="a folder (cli-*, terraform) or a file (cfn)")
     parser.add_argument("--seed", type=int, default=20190125)
     args = parser.parse_args(argv)
     if args.n < 1:

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py                       # N = 10, 100, 1000
     .venv/bin/python benchmarks/run.py --n 10 1000 10000 --runs 5
     .venv/bin/python benchmarks/run.py --cfn-lint cfn-lint    # also time cfn-lint on the same mesh as CloudFormation
+    .venv/bin/python benchmarks/run.py --n 1000 --terraform   # also check the same mesh as a Terraform module
 
 Meshes come from benchmarks/gen_mesh.py (same N and seed give the same bytes) and are cached under --work.
 Each measurement is a fresh process, so imports and start-up count, as they do in pre-commit.
@@ -60,6 +61,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "meshlint-bench")
     parser.add_argument("--cfn-lint", help="a cfn-lint executable to time on the CloudFormation form")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--terraform", action="store_true", help="also time check on the mesh as a Terraform module")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "meshlint")], check=True,
@@ -75,6 +77,9 @@ def main() -> int:
             shutil.rmtree(out, ignore_errors=True)
             rows.append(("meshlint build (check included)",
                          median_of([*meshlint, "build", str(mesh), "--out", str(out)], runs)))
+        if args.terraform:
+            module = generate(n, "terraform", args.work)
+            rows.append(("meshlint check (Terraform module)", median_of([*meshlint, "check", str(module)], runs)))
         if args.cfn_lint and n <= 1000:
             template = generate(n, "cfn", args.work)
             rows.append(("cfn-lint (CloudFormation form)",

@@ -20,7 +20,8 @@ from meshlint.resources import data_dir
 HEADINGS = ("What it does", "Why is this bad?", "Example", "Use instead", "Options")
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 _SECTION = re.compile(r"^## (.+)$", re.M)
-_FENCE = re.compile(r"```ya?ml\n(.*?)```", re.S)
+_FENCE = re.compile(r"```(ya?ml|hcl)\n(.*?)```", re.S)
+SUFFIX = {"yaml": ".yaml", "yml": ".yaml", "hcl": ".tf"}
 
 INTERNAL_ERROR = "internal-error"
 INTERNAL_CODE = "ML000"
@@ -40,8 +41,12 @@ class RuleDoc:
     replaced_by: str | None = None  # a removed rule: the slug that reports it now
 
     def examples(self, heading: str) -> list[str]:
-        """The YAML blocks under a heading (Example / Use instead)."""
-        return [block for block in _FENCE.findall(self.sections.get(heading, ""))]
+        """The YAML (or Terraform) blocks under a heading (Example / Use instead)."""
+        return [block for _, block in _FENCE.findall(self.sections.get(heading, ""))]
+
+    def example_files(self, heading: str) -> list[tuple[str, str]]:
+        """(file suffix, text) of each block under a heading: `.yaml`, or `.tf` for an ```hcl block."""
+        return [(SUFFIX[lang], block) for lang, block in _FENCE.findall(self.sections.get(heading, ""))]
 
 
 class CatalogueError(Exception):

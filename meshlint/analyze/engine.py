@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from meshlint import catalogue
 from meshlint.analyze import suppressions
@@ -83,6 +83,7 @@ def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings
     out: set[Diagnostic] = set()
     # File by file: a file's node trees are composed once for all its positions, then let go.
     for f in sorted(findings, key=lambda f: f.path):
+        f = _in_its_file(f, files)
         if f.rule == catalogue.INTERNAL_ERROR:
             code, severity = catalogue.INTERNAL_CODE, Severity.ERROR
         else:
@@ -97,6 +98,13 @@ def stamp(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings
             resource=f.resource, fix=f.fix,
         ))
     return sorted(out, key=lambda d: d.sort_key)
+
+
+def _in_its_file(finding: Finding, files: Mapping[str, SourceFile]) -> Finding:
+    """A finding about a Terraform module's resource names the `.tf` file it is written in (UnitSource)."""
+    source = files.get(finding.path)
+    path = source.file_for(finding.doc, finding.pointer) if source is not None else finding.path
+    return finding if path == finding.path else replace(finding, path=path)
 
 
 def _pointer(finding: Finding, files: Mapping[str, SourceFile]) -> str:

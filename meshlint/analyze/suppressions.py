@@ -29,6 +29,7 @@ from typing import Any
 
 from meshlint import catalogue
 from meshlint.diagnostics import Diagnostic, Finding, Position, join_pointer
+from meshlint.load.hcl import HclDocument
 from meshlint.load.sources import SourceFile
 from meshlint.load.spans import scan_scalars
 
@@ -111,7 +112,10 @@ def scan(files: Mapping[str, SourceFile]) -> list[Suppression]:
         lines = source.text.splitlines()
         starts = [d.start.line for d in source.docs]
         ends = [s - 1 for s in starts[1:]] + [len(lines)]
-        if not path.endswith(".json") and "meshlint:" in source.text:
+        hcl = source.docs[0].hcl
+        if hcl is not None:
+            found.extend(_hcl_comments(path, lines, hcl))
+        elif not path.endswith(".json") and "meshlint:" in source.text:
             found.extend(_comments(path, source.text, lines, starts, ends))
         for i, doc in enumerate(source.docs):
             for entry in document_suppressions(doc.data):
@@ -162,11 +166,36 @@ def _break_length(text: str, at: int) -> int:
     return 1 if at < len(text) else 0
 
 
-def _next_content_line(lines: list[str], number: int) -> int:
+_HCL_COMMENT = re.compile(r"(?:^|\s)(?:#|//)\s*meshlint:\s*disable=(?P<body>.*)$")
+
+
+def _hcl_comments(path: str, lines: list[str], document: HclDocument) -> Iterable[Suppression]:
+    """Terraform (`#` or `//` comments): on a line it covers that line; on the line of a block's header, or
+    alone on the line(s) right above it, it covers the whole block (`resource "aws_appmesh_route" ...`)."""
+    spans: dict[int, int] = {}
+    if not any("meshlint:" in line for line in lines):
+        return
+    stack = list(document.body.blocks)
+    while stack:
+        block = stack.pop()
+        spans.setdefault(document.position(block.start).line, document.position(block.end).line)
+        stack.extend(block.body.blocks)
+    for number, line in enumerate(lines, 1):
+        match = _HCL_COMMENT.search(line) if "meshlint:" in line else None
+        entry = parse_entry(match["body"]) if match is not None else None
+        if match is None or entry is None:
+            continue
+        alone = line[: match.start()].strip() == ""
+        target = _next_content_line(lines, number, ("#", "//")) if alone else number
+        column = match.start() + len(line[match.start():]) - len(line[match.start():].lstrip()) + 1
+        yield Suppression(path, Position(number, column), target, spans.get(target, target), *entry)
+
+
+def _next_content_line(lines: list[str], number: int, comments: tuple[str, ...] = ("#",)) -> int:
     """A comment alone on its line covers the next line holding data (comments, blanks and `---` skipped)."""
     for later in range(number, len(lines)):
         text = lines[later].strip()
-        if text and not text.startswith("#") and text != "---":
+        if text and not text.startswith(comments) and text != "---":
             return later + 1
     return number
 

@@ -49,7 +49,8 @@ def _edit(source: SourceFile, text: str, doc: int, pointer: str,
     where = source.translated_from(doc, pointer)
     if where is None or doc >= len(source.docs):
         return None, f"nothing at {pointer} of document {doc + 1}"
-    current = value_at(source.docs[doc].data, where)
+    hcl = source.docs[doc].hcl
+    current = hcl_literal(hcl, where) if hcl is not None else value_at(source.docs[doc].data, where)
     if current is _MISSING:
         return None, f"nothing at {where} of document {doc + 1}"
     at = f"line {source.span(doc, where).line} ({where})"
@@ -106,6 +107,11 @@ def only_spans_changed(before: str, after: str, edits: list[Edit]) -> bool:
 
 
 def _reads_back(source: SourceFile, before: str, after: str, wanted: list[tuple[int, str, Value]]) -> str | None:
+    if source.docs[0].hcl is not None:  # Terraform: each edited literal reads back as the value wanted
+        new, problems = source.reparse(after)
+        if problems or not new or any(hcl_literal(new[0].hcl, pointer) != value for _, pointer, value in wanted):
+            return "the fixed file did not read back as intended"
+        return None
     old, old_problems = source.reparse(before)
     if old_problems:  # even a duplicate key: the edit could land on the value YAML drops
         return "it does not parse cleanly"
@@ -116,6 +122,17 @@ def _reads_back(source: SourceFile, before: str, after: str, wanted: list[tuple[
     if problems or len(new) != len(old) or not all(_same(a.data, b) for a, b in zip(new, expected, strict=True)):
         return "the fixed file did not read back as intended"
     return None
+
+
+def hcl_literal(document: Any, pointer: str) -> Any:
+    """The literal value a Terraform document writes at `pointer`, or _MISSING (not there, or an expression)."""
+    from meshlint.load.hcl_syntax import Attribute, Lit
+
+    found = document.find(split_pointer(pointer)) if document is not None else None
+    if found is None or not found[1]:
+        return _MISSING
+    expr = found[0].expr if isinstance(found[0], Attribute) else found[0]
+    return expr.value if isinstance(expr, Lit) else _MISSING
 
 
 def value_at(data: Any, pointer: str) -> Any:

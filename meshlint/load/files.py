@@ -1,11 +1,12 @@
 """Find input files and read them as text, safely.
 
-Folders are walked for *.yaml, *.yml and *.json; hidden folders are skipped and symlink loops are detected
-by device+inode. What is not App Mesh input is left out of a walk: folders of other tools (`node_modules`,
-`vendor`, virtualenvs, meshlint's own build output), what the config's `exclude` globs name, a Helm chart's
-`templates/` (not YAML until rendered) and template files (`*.yaml.template`, `*.yml.tpl`, ...); the last two
-are counted and said once, and a file named on the command line is always read. Reading refuses files over
-the size limit and text that is not UTF-8; both are findings, never exceptions.
+Folders are walked for *.yaml, *.yml, *.json and Terraform's *.tf, *.tfvars; hidden folders are skipped and
+symlink loops are detected by device+inode. What is not App Mesh input is left out of a walk: folders of other
+tools (`node_modules`, `vendor`, virtualenvs, `.terraform`, meshlint's own build output), what the config's
+`exclude` globs name, a Helm chart's `templates/` (not YAML until rendered) and template files
+(`*.yaml.template`, `*.yml.tpl`, ...); the last two are counted and said once, and a file named on the command
+line is always read. Reading refuses files over the size limit and text that is not UTF-8; both are findings,
+never exceptions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from meshlint.diagnostics import Finding, Position
 
-SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".yaml", ".yml", ".json", ".tf", ".tfvars")
 TEMPLATE_SUFFIXES = (".template", ".tpl", ".tmpl", ".j2", ".jinja", ".gotmpl")  # after one of SUFFIXES
 SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "site-packages", "__pycache__"})
 BUILD_MANIFEST = "meshlint-manifest.json"  # a folder `meshlint build` wrote: output, never input

@@ -21,6 +21,7 @@ import yaml
 from yaml._yaml import CParser
 
 from meshlint.diagnostics import Position, join_pointer
+from meshlint.load.hcl import HclDocument, error_position, parse_hcl
 
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 2_000_000  # per document, counting every aliased subtree each time it is used
@@ -59,6 +60,7 @@ class ParsedDoc:
     source_map: SourceMap | None = None
     stream_index: int = 0  # which document of the YAML stream (refused documents leave gaps)
     marks: Marks | None = None  # positions of `data`, when the fast walk read it (not for JSON or odd YAML)
+    hcl: HclDocument | None = None  # a Terraform file: `data` is its syntax tree, positions come from here
 
 
 @dataclass
@@ -302,6 +304,18 @@ def parse_json(text: str, *, record: bool) -> tuple[list[ParsedDoc], list[Proble
     if duplicates or record:
         return parse_text(text, record=record, json_fallback=True)
     return [ParsedDoc(data, Position(1, 1))], []
+
+
+HCL_SUFFIXES = (".tf", ".tfvars")
+
+
+def parse_hcl_doc(text: str, *, record: bool) -> tuple[list[ParsedDoc], list[Problem]]:
+    """A Terraform file: one document whose data is the syntax tree (load.hcl_syntax.Body)."""
+    document, error = parse_hcl(text)
+    if document is None:
+        assert error is not None
+        return [], [Problem(str(error), error_position(text, error))]
+    return [ParsedDoc(document.body, Position(1, 1), hcl=document)], []
 
 
 def compose_roots(text: str) -> list[yaml.Node]:

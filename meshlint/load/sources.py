@@ -25,7 +25,17 @@ import yaml
 
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import Excluded, InputFile, Walked, discover, read_text
-from meshlint.load.parse import ParsedDoc, Problem, compose_roots, locate, locate_marked, parse_json, parse_text
+from meshlint.load.parse import (
+    HCL_SUFFIXES,
+    ParsedDoc,
+    Problem,
+    compose_roots,
+    locate,
+    locate_marked,
+    parse_hcl_doc,
+    parse_json,
+    parse_text,
+)
 from meshlint.load.spans import find_node
 from meshlint.load.substitute import Substituted, substitute
 from meshlint.load.templated import Quoted, is_appmesh_text, is_helm_template, looks_like, quote_placeholders
@@ -49,6 +59,10 @@ class SourceFile:
 
     @property
     def display(self) -> str:
+        return self.input.display
+
+    def file_for(self, doc: int, pointer: str) -> str:
+        """The file a finding at (doc, pointer) of this source is in: this one (see UnitSource)."""
         return self.input.display
 
     @property
@@ -105,6 +119,9 @@ class SourceFile:
         node marks; another input format answers it for its own documents (and `parser_for` reads it)."""
         if self.text is None or doc >= len(self.docs) or self.quoted is not None:
             return None  # (a file read with its placeholders quoted is not edited: fix the template itself)
+        hcl = self.docs[doc].hcl
+        if hcl is not None:
+            return hcl.value_span(split_pointer(pointer))
         roots = self._node_roots()
         index = self.docs[doc].stream_index
         node = find_node(roots[index], split_pointer(pointer)) if index < len(roots) else None
@@ -130,6 +147,8 @@ class SourceFile:
         if doc >= len(self.docs):
             return Position(1, 1)
         parsed = self.docs[doc]
+        if parsed.hcl is not None:
+            return parsed.hcl.locate(split_pointer(pointer), at_key)
         if parsed.marks is not None:
             found = locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
         else:
@@ -157,14 +176,32 @@ _recent: tuple[SourceFile, list[Any]] | None = None
 
 
 @dataclass
+class UnitSource(SourceFile):
+    """A Terraform module folder: the file (`Origin.path`) of the resources read from it and the modules it
+    calls. It holds no text; a finding on one of its resources belongs to the `.tf` file that resource is
+    written in (`parts`: translated base -> that file), where its position is looked up."""
+
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_folder(cls, folder: str) -> UnitSource:
+        return cls(InputFile(None, folder, False), None)
+
+    def file_for(self, doc: int, pointer: str) -> str:
+        base = pointer[: pointer.find("/", 1)] if pointer.count("/") > 1 else pointer
+        return self.parts.get(base, next(iter(self.parts.values()), self.display))
+
+
+@dataclass
 class Sources:
     files: list[SourceFile]
     findings: list[Finding]
     walked: Walked = field(default_factory=Walked)  # what folder walks left out on purpose
     paths: list[str] = field(default_factory=list)  # as given (files, folders, "-")
+    units: list[SourceFile] = field(default_factory=list)  # Terraform module folders (UnitSource)
 
     def by_display(self) -> dict[str, SourceFile]:
-        return {f.display: f for f in self.files}
+        return {f.display: f for f in (*self.files, *self.units)}
 
 
 def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
@@ -188,15 +225,16 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
             text = substituted.text
             substituted = substituted if substituted.replaced else None
         docs, problems = parser_for(item)(text, record=False)
-        quoted = quote_placeholders(text) if any(p.fatal for p in problems) else None
+        hcl = item.display.endswith(HCL_SUFFIXES)  # `${...}` is HCL's own interpolation: never quoted
+        quoted = quote_placeholders(text) if any(p.fatal for p in problems) and not hcl else None
         if quoted is not None:  # a file that parses once its standalone placeholders are quoted is read so
             retried, again = parser_for(item)(quoted.text, record=False)
             if any(p.fatal for p in again):
                 quoted = None
             else:
                 text, docs, problems = quoted.text, retried, again
-        if any(p.fatal and p.message.startswith("not valid") for p in problems) and (
-                is_helm_template(text) or not is_appmesh_text(text)):
+        if not hcl and any(p.fatal and p.message.startswith("not valid") for p in problems) and (
+                is_helm_template(text) or not is_appmesh_text(text)):  # (a module's .tf files are read as one)
             what, help_text = looks_like(text, item.display)
             findings.append(Finding("ignored-input", f"{what}: not read ({problems[0].message})", item.display,
                                     position=Position(1, 1), help=help_text))
@@ -213,6 +251,8 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
 
 def parser_for(item: InputFile) -> Callable[..., tuple[list[ParsedDoc], list[Problem]]]:
     """The parser of the file's format (`parse(text, record=...)`)."""
+    if item.display.endswith(HCL_SUFFIXES):
+        return parse_hcl_doc
     return parse_json if item.display.endswith(".json") else parse_text
 
 

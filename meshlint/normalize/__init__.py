@@ -15,7 +15,7 @@ from meshlint.load.sources import SourceFile, Sources, is_blank
 from meshlint.load.substitute import PLACEHOLDER
 from meshlint.model import entities as e
 from meshlint.model.spec import SPEC_BY_KIND
-from meshlint.normalize import appmesh_api, cloudformation, flagger, kubernetes, kustomize, templates
+from meshlint.normalize import appmesh_api, cloudformation, flagger, kubernetes, kustomize, templates, terraform
 from meshlint.normalize.appmesh_api import RawResource
 
 _ENTITY: dict[str, type[e.Resource]] = {
@@ -54,13 +54,20 @@ def normalize(sources: Sources, *, verbose: bool = False, options: InputOptions 
     findings: list[Finding] = []
     cluster = kubernetes.Cluster()
     for source in sources.files:
+        if terraform.is_terraform(source.display):
+            continue  # read per module folder, below
         found, notes = _read_file(source, verbose, options, cluster)
         raws.extend(found)
         findings.extend(notes)
+    modules = terraform.read_modules([s for s in sources.files if terraform.is_terraform(s.display)],
+                                     options.parameters)
+    raws.extend(modules.raws)
+    findings.extend(modules.findings)
+    sources.units.extend(modules.units)
     by_path = sources.by_display()
     raws.extend(raw for raw, _ in cluster.read())
     findings.extend(cluster.findings)
-    order = {source.display: position for position, source in enumerate(sources.files)}
+    order = {source.display: position for position, source in enumerate([*sources.files, *sources.units])}
     raws.sort(key=lambda raw: (order.get(raw.origin.path, 0), raw.origin.doc))  # stable: file order wins
     for path, doc, table in cluster.tables:
         by_path[path].translate(doc, table)
@@ -128,6 +135,12 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
                 findings.extend(_placeholder_findings(data, origin))
             if raw is not None:
                 raws.append(raw)
+        elif terraform.is_plan(data):
+            found, notes, table = terraform.read_plan(data, source.display, index)
+            source.translate(index, table)
+            raws.extend(found)
+            findings.extend(notes)
+            recognised = True
         elif cloudformation.is_template(data):
             for logical_id in sorted(cloudformation.appmesh_resources(data)) if templated else ():
                 findings.extend(_placeholder_findings(data["Resources"][logical_id], origin,

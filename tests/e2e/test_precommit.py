@@ -105,7 +105,7 @@ def test_hook_file_matches_the_cli() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"meshlint", "meshlint-build-check"}
     assert hooks["meshlint"]["entry"] == "meshlint check --mesh-roots"
-    assert hooks["meshlint"]["types_or"] == ["yaml", "json"]
+    assert hooks["meshlint"]["types_or"] == ["yaml", "json", "terraform"]
     assert hooks["meshlint-build-check"]["pass_filenames"] is False
     from typer.testing import CliRunner
 

@@ -12,7 +12,7 @@ import yaml
 from meshlint import api
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.diagnostics import Diagnostic
-from tests.property.strategies import Doc, to_cloudformation, to_json, to_kubernetes, to_yaml
+from tests.property.strategies import Doc, to_cloudformation, to_json, to_kubernetes, to_terraform, to_yaml
 
 FORMATS = ("yaml", "json")  # the native format (App Mesh API / CLI input)
 CLOUDFORMATION = ("cloudformation-yaml", "cloudformation-json")
@@ -29,7 +29,9 @@ def write_mesh(folder: Path, docs: list[Doc], fmt: str = "yaml", *, seed: int | 
     if seed is not None:
         random.Random(seed).shuffle(docs)
         random.Random(seed + 1).shuffle(order)
-    if fmt == "kubernetes":
+    if fmt == "terraform":
+        (folder / "main.tf").write_text(to_terraform(docs))
+    elif fmt == "kubernetes":
         (folder / "resources.yaml").write_text(yaml.safe_dump_all(to_kubernetes(docs), sort_keys=False))
     elif fmt in ("cloudformation-yaml", "cloudformation-json"):
         template = to_cloudformation(docs)

@@ -20,7 +20,7 @@ What a drawn mesh looks like (every rule of `check` passes, so it reports no dia
 * sometimes a virtual gateway with 1-2 listeners and gateway routes to services with an HTTP-family port.
 
 Serialisations: `to_yaml` (several documents per file), `to_json` (one per file), `to_cloudformation`
-(one template, PascalCase properties), `to_kubernetes` (App Mesh controller resources with awsName, refs and
+(one template, PascalCase properties), `to_terraform` (one module of `aws_appmesh_*` resources), `to_kubernetes` (App Mesh controller resources with awsName, refs and
 inline routes). Names are mostly short, sometimes up to 57 characters; some routes park a target at
 weight 0 (its node then has a service of its own, or it would be unreachable).
 
@@ -295,6 +295,47 @@ K8S_VERSION = "appmesh.k8s.aws/v1beta2"
 _K8S_REFS = {"virtualNodeName": ("VirtualNode", "virtualNodeRef"),
              "virtualRouterName": ("VirtualRouter", "virtualRouterRef"),
              "virtualServiceName": ("VirtualService", "virtualServiceRef")}
+
+
+_ZERO_UNSET = {"priority", "port", "healthyThreshold", "unhealthyThreshold", "intervalMillis", "timeoutMillis",
+               "maxConnections", "maxPendingRequests", "maxRequests", "maxEjectionPercent", "maxServerErrors", "value"}
+
+
+def expressible_in_terraform(docs: list[Doc]) -> bool:
+    """Whether Terraform can say these documents: every field has an argument (benchmarks/terraform_render),
+    and the provider sends every value: it drops `priority = 0`, zero optional ports and limits, zero
+    durations and empty strings (design/terraform-appmesh.md, rules 6-7)."""
+    from benchmarks.terraform_render import expressible
+    from meshlint.normalize.appmesh_api import detect
+
+    for doc in docs:
+        found = detect(doc)
+        if found is None or not expressible(found[0], found[2]):
+            return False
+    return _sent(docs)
+
+
+def _sent(node: Any, parent: str = "") -> bool:
+    if isinstance(node, dict):
+        return all(not (k in _ZERO_UNSET and v == 0 and parent != "portMapping") and _sent(v, k)
+                   for k, v in node.items())
+    if isinstance(node, list):
+        return all(_sent(v, parent) for v in node)
+    return node != ""
+
+
+def to_terraform(docs: list[Doc]) -> str:
+    """The documents as one Terraform module file of `aws_appmesh_*` resources (benchmarks/terraform_render)."""
+    from benchmarks.terraform_render import label, resource
+    from meshlint.normalize.appmesh_api import detect
+
+    blocks = []
+    for index, doc in enumerate(docs):
+        found = detect(doc)
+        assert found is not None, doc
+        kind, _, obj = found
+        blocks.append(resource(kind, obj, label(kind, str(obj.get("meshName")), index)))
+    return "\n".join(blocks)
 
 
 def to_kubernetes(docs: list[Doc], namespace: str = "mesh-ns") -> list[Doc]:

@@ -1,6 +1,6 @@
-"""The same small mesh written as the native API shape, a CloudFormation template and Kubernetes custom
-resources (fixtures/formats/) checks clean, compiles to byte-identical bootstraps, and those pass the
-real Envoy. The certificate paths become ${CERTS} placeholders, filled by substitution (--env-file's path)."""
+"""The same small mesh written as the native API shape, a CloudFormation template, Kubernetes custom
+resources and a Terraform module (fixtures/formats/) checks clean, compiles to byte-identical bootstraps,
+and those pass the real Envoy. The certificate paths become ${CERTS} placeholders, filled by substitution (--env-file's path)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from meshlint.normalize import InputOptions
 from tests.helpers import FIXTURES
 from tests.support.envoy import assert_envoy_accepts, make_cert_dir
 
-FORMATS = ("native", "cloudformation", "kubernetes")
+FORMATS = ("native", "cloudformation", "kubernetes", "terraform")
 SETTINGS = Settings(entry_points=frozenset({"shop/web"}))
 
 
@@ -59,6 +59,7 @@ def test_three_formats_build_byte_identical_bootstraps_that_envoy_accepts(tmp_pa
     assert set(built["native"]) == {"shop/virtual-nodes/orders.json", "shop/virtual-nodes/web.json"}
     assert built["cloudformation"] == built["native"]
     assert built["kubernetes"] == built["native"]
+    assert built["terraform"] == built["native"]
     bootstraps = sorted((tmp_path / "out" / "native" / "shop" / "virtual-nodes").glob("*.json"))
     assert len(bootstraps) == 2
     assert_envoy_accepts(bootstraps)

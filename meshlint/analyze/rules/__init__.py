@@ -20,7 +20,8 @@ from meshlint.analyze.rules import (  # noqa: F401  (registers)
 )
 
 LOADER_RULES = frozenset({"parse-error", "schema", "ignored-input", "template-placeholder", "unresolved-value",
-                          "nothing-checked"})
+                          "nothing-checked", "terraform-zero-priority", "terraform-union-overwritten",
+                          "terraform-id-as-name"})
 BUILD_RULES = frozenset({"not-compilable"})
 # reported by the engine about `# meshlint: disable=...` suppressions (analyze/suppressions.py)
 SUPPRESSION_RULES = frozenset({"unused-suppression", "suppression-without-reason"})

@@ -13,10 +13,13 @@ from meshlint.model.graph import has_placeholder, route_targets
 @rule("unreachable-node")
 def unreachable_node(ctx: RuleContext) -> Iterator[Finding]:
     fed = ctx.graph.services_of_node
+    # a provider or a target whose name is unknown offline may be any node of its mesh
+    vague = {ref.mesh for ref in ctx.graph.references
+             if ref.role in ("provider", "route target") and has_placeholder(ref.name)}
     for key, node in ctx.model.nodes.items():
         if key in fed or is_entry_point(node) or ctx.settings.is_entry_point(node.mesh, node.name):
             continue
-        if has_placeholder(node.mesh):
+        if has_placeholder(node.mesh) or node.mesh in vague:
             continue  # a mesh of unknown name may route to it from another file (meshlint.unknowns)
         yield finding(
             "unreachable-node", node, node.origin.pointer("virtualNodeName"),

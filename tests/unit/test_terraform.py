@@ -1,0 +1,309 @@
+"""Terraform input: what a module's expressions evaluate to, what stays unknown (and is said once), where
+diagnostics point, plan JSON, suppressions and --fix in .tf files, and the generated field mapping."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from meshlint import api
+from meshlint.config import Settings
+from meshlint.fix import plan as fix_plan
+from meshlint.load.hcl import parse_hcl
+from meshlint.normalize import InputOptions
+from tests.helpers import REPO, check_in
+
+NODE = '''
+resource "aws_appmesh_virtual_node" "{key}" {{
+  name      = {name}
+  mesh_name = {mesh}
+  spec {{
+    listener {{
+      port_mapping {{
+        port     = {port}
+        protocol = "http"
+      }}
+    }}
+    service_discovery {{
+      dns {{
+        hostname = "{key}.shop.local"
+      }}
+    }}
+  }}
+}}
+'''
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def _check(folder: Path, parameters: dict[str, str] | None = None, rules: set[str] | None = None) -> api.CheckResult:
+    settings = Settings(select=frozenset(rules)) if rules else Settings()
+    inputs = InputOptions(parameters=parameters or {})
+    return api.check([str(folder)], settings, inputs=inputs)
+
+
+def _spec(result: api.CheckResult, name: str) -> dict[str, object]:
+    node = next(n for (_, n_name), n in result.model.nodes.items() if n_name == name)
+    return json.loads(json.dumps(node.spec.model_dump(by_alias=True, exclude_none=True)))  # type: ignore[no-any-return]
+
+
+def test_variables_defaults_tfvars_and_parameters_in_that_order(tmp_path: Path) -> None:
+    files = {"vars.tf": 'variable "port" {\n  type = number\n  default = 80\n}\nvariable "mesh" {}\n',
+             "node.tf": NODE.format(key="web", name='"web"', mesh="var.mesh", port="var.port")}
+    no_values = _check(_write(tmp_path / "a", files))
+    ((kind, mesh, name),) = {(d.kind, d.mesh, d.name) for d in no_values.model.declarations}
+    assert (kind, name) == ("VirtualNode", "web") and mesh.startswith("${var.mesh} in ")  # a mesh of its module
+    unresolved = [d for d in no_values.diagnostics if d.rule == "unresolved-value"]
+    assert [(d.line, d.column, d.message) for d in unresolved] == [
+        (4, 15, "variable mesh has no default and no value was given")]
+    assert unresolved[0].path.endswith("a/node.tf")
+    assert _spec(no_values, "web")["listeners"][0]["portMapping"]["port"] == 80  # type: ignore[index]
+
+    tfvars = _check(_write(tmp_path / "b", {**files, "terraform.tfvars": 'mesh = "shop"\nport = "9090"\n'}))
+    assert {d.mesh for d in tfvars.model.declarations} == {"shop"}
+    assert _spec(tfvars, "web")["listeners"][0]["portMapping"]["port"] == 9090  # type: ignore[index]
+    given = _check(tmp_path / "b", {"port": "7070"})
+    assert _spec(given, "web")["listeners"][0]["portMapping"]["port"] == 7070  # type: ignore[index]
+
+
+def test_unknown_values_keep_the_expression_and_are_reported_once_at_the_first_use(tmp_path: Path) -> None:
+    files = {"main.tf": 'data "aws_caller_identity" "me" {}\nvariable "env" {}\n'
+                        + NODE.format(key="a", name='"a-${var.env}"', mesh="data.aws_caller_identity.me.account_id",
+                                      port=8080)
+                        + NODE.format(key="b", name='"b-${var.env}"', mesh="data.aws_caller_identity.me.account_id",
+                                      port=8080)}
+    result = _check(_write(tmp_path, files))
+    names = sorted((d.mesh, d.name) for d in result.model.declarations)
+    assert [(mesh.split(" in ")[0], name) for mesh, name in names] == [
+        ("${data.aws_caller_identity.me.account_id}", "a-${var.env}"),
+        ("${data.aws_caller_identity.me.account_id}", "b-${var.env}")]  # a mesh of unknown name: of its module
+    found = [(d.line, d.column, d.message) for d in result.diagnostics if d.rule == "unresolved-value"]
+    assert found == [(5, 20, "variable env has no default and no value was given"),
+                     (6, 15, "data.aws_caller_identity.me.account_id is read from AWS at plan time; meshlint does "
+                             "not know it")]
+
+
+def test_count_for_each_dynamic_locals_functions_and_conditionals(tmp_path: Path) -> None:
+    main = '''
+locals {
+  services = { orders = 8080, users = 9090 }
+  prefix   = lower("SHOP")
+}
+variable "tls" { default = false }
+resource "aws_appmesh_virtual_node" "svc" {
+  for_each  = local.services
+  name      = format("%s-%s", local.prefix, each.key)
+  mesh_name = "shop"
+  spec {
+    listener {
+      port_mapping {
+        port     = each.value
+        protocol = var.tls ? "http2" : "http"
+      }
+    }
+    dynamic "backend" {
+      for_each = [for k in keys(local.services) : k if k != each.key]
+      content {
+        virtual_service {
+          virtual_service_name = "${backend.value}.${join(".", ["shop", "local"])}"
+        }
+      }
+    }
+    service_discovery {
+      dns {
+        hostname = lookup({ orders = "o.shop.local" }, each.key, "${each.key}.shop.local")
+      }
+    }
+  }
+}
+resource "aws_appmesh_virtual_router" "r" {
+  count     = 2
+  name      = "router-${count.index}"
+  mesh_name = "shop"
+  spec {
+    listener {
+      port_mapping {
+        port     = element(concat([80], [81]), count.index)
+        protocol = coalesce("", "tcp")
+      }
+    }
+  }
+}
+'''
+    result = _check(_write(tmp_path, {"main.tf": main}))
+    assert _spec(result, "shop-orders") == {
+        "listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}],
+        "backends": [{"virtualService": {"virtualServiceName": "users.shop.local"}}],
+        "serviceDiscovery": {"dns": {"hostname": "o.shop.local"}}}
+    assert _spec(result, "shop-users")["serviceDiscovery"] == {"dns": {"hostname": "users.shop.local"}}
+    routers = {name: r.spec.listeners[0].port_mapping.port for (_, name), r in result.model.routers.items()}
+    assert routers == {"router-0": 80, "router-1": 81}
+    assert not [d for d in result.diagnostics if d.rule in ("unresolved-value", "schema", "parse-error")]
+
+
+def test_provider_quirks_blocks_zero_values_and_last_union_member(tmp_path: Path) -> None:
+    main = '''
+resource "aws_appmesh_route" "r" {
+  name                = "r"
+  mesh_name           = "shop"
+  virtual_router_name = "router"
+  spec {
+    priority = 0
+    http_route {
+      match {
+        prefix = "/"
+        port   = 0
+        header {
+          name = "x"
+          match {
+            exact  = "a"
+            suffix = "b"
+          }
+        }
+      }
+      action {
+        weighted_target {
+          virtual_node = "n"
+          weight       = 100
+        }
+        weighted_target {
+          virtual_node = "n"
+          weight       = 100
+        }
+      }
+    }
+  }
+  tags = { team = "a" }
+}
+'''
+    result = _check(_write(tmp_path, {"main.tf": main}))
+    route = next(iter(result.model.routes.values()))
+    spec = json.loads(json.dumps(route.spec.model_dump(by_alias=True, exclude_none=True)))
+    assert "priority" not in spec
+    assert spec["httpRoute"]["match"] == {"prefix": "/", "headers": [{"name": "x", "match": {"suffix": "b"}}]}
+    assert spec["httpRoute"]["action"]["weightedTargets"] == [{"virtualNode": "n", "weight": 100}]  # a set
+    assert dict(route.tags) == {"team": "a"}
+    rules = sorted((d.rule, d.line, d.column) for d in result.diagnostics
+                   if d.rule.startswith("terraform-"))
+    assert rules == [("terraform-union-overwritten", 14, 11), ("terraform-zero-priority", 7, 16)]
+
+
+def test_local_modules_are_followed_and_remote_ones_reported(tmp_path: Path) -> None:
+    files = {
+        "main.tf": 'module "nodes" {\n  source = "./modules/node"\n  mesh   = "shop"\n  name   = "web"\n}\n'
+                   'module "label" {\n  source = "cloudposse/label/null"\n}\n',
+        "modules/node/main.tf": 'variable "mesh" {}\nvariable "name" {}\n'
+                                + NODE.format(key="n", name="var.name", mesh="var.mesh", port=8080)
+                                + 'output "node" {\n  value = aws_appmesh_virtual_node.n.name\n}\n',
+    }
+    result = _check(_write(tmp_path, files))
+    assert [(d.kind, d.mesh, d.name) for d in result.model.declarations] == [("VirtualNode", "shop", "web")]
+    ignored = [(Path(d.path).name, d.line, d.message) for d in result.diagnostics if d.rule == "ignored-input"]
+    assert ignored == [("main.tf", 7, 'module label (source "cloudposse/label/null") is not read: it is not a '
+                                      "local folder")]
+    assert not [d for d in result.diagnostics if d.rule == "unresolved-value"]
+
+
+def test_id_of_a_mesh_is_its_name_of_anything_else_a_uid(tmp_path: Path) -> None:
+    main = ('resource "aws_appmesh_mesh" "m" {\n  name = "shop"\n}\n'
+            + NODE.format(key="a", name='"a"', mesh="aws_appmesh_mesh.m.id", port=8080)
+            + NODE.format(key="b", name="aws_appmesh_virtual_node.a.id", mesh="aws_appmesh_mesh.m.name", port=8080))
+    result = _check(_write(tmp_path, {"main.tf": main}), rules={"terraform-id-as-name"})
+    assert sorted((d.mesh, d.name) for d in result.model.declarations if d.kind == "VirtualNode") == [
+        ("shop", "${aws_appmesh_virtual_node.a.id}"), ("shop", "a")]
+    assert [(d.rule, d.line, d.column) for d in result.diagnostics] == [("terraform-id-as-name", 24, 15)]
+
+
+def test_diagnostics_point_at_line_and_column_in_the_tf_file(tmp_path: Path) -> None:
+    files = {"a.tf": "# header\n" + NODE.format(key="a", name='"a"', mesh='"shop"', port='"http"')}
+    result = _check(_write(tmp_path, files), rules={"schema"})
+    assert [(Path(d.path).name, d.line, d.column, d.pointer) for d in result.diagnostics] == [
+        ("a.tf", 9, 20, "/resource/aws_appmesh_virtual_node/a/0/spec/0/listener/0/port_mapping/0/port")]
+
+
+def test_syntax_errors_are_parse_errors_and_the_rest_of_the_module_is_read(tmp_path: Path) -> None:
+    files = {"bad.tf": 'resource "x" "y" {\n  a = \n}\n', "ok.tf": NODE.format(key="a", name='"a"', mesh='"m"', port=1)}
+    result = _check(_write(tmp_path, files))
+    errors = [(Path(d.path).name, d.line, d.rule) for d in result.diagnostics if d.rule == "parse-error"]
+    assert errors == [("bad.tf", 2, "parse-error")]
+    assert [d.name for d in result.model.declarations] == ["a"]
+
+
+def test_value_span_is_the_literal_exactly(tmp_path: Path) -> None:
+    text = 'x = 1\nresource "aws_appmesh_route" "r" {\n  spec {\n    priority = 42\n    tags = ["é", 7]\n  }\n}\n'
+    document, error = parse_hcl(text)
+    assert document is not None and error is None
+    span = document.value_span(["resource", "aws_appmesh_route", "r", "0", "spec", "0", "priority"])
+    assert span is not None and text[span[0]:span[1]] == "42"
+    span = document.value_span(["resource", "aws_appmesh_route", "r", "0", "spec", "0", "tags", "1"])
+    assert span is not None and text[span[0]:span[1]] == "7"
+    assert document.value_span(["x", "nothing"]) is None
+
+
+def test_fix_and_suppressions_work_in_tf_files(tmp_path: Path) -> None:
+    route = '''
+# meshlint: disable=dangling-reference -- the nodes live in another stack
+resource "aws_appmesh_route" "r" {
+  name                = "r"
+  mesh_name           = "shop"
+  virtual_router_name = "router"
+  spec {
+    http_route {
+      match {
+        prefix = "/"
+      }
+      action {
+        weighted_target {
+          virtual_node = "v1"
+          weight       = 3
+        }
+        weighted_target {
+          virtual_node = "v2"
+          weight       = 1
+        }
+      }
+    }
+  }
+}
+'''
+    folder = _write(tmp_path, {"route.tf": route})
+    result = check_in(folder, ["."], Settings(select=frozenset({"weights-sum", "dangling-reference"})))
+    assert [(d.rule, d.path, d.line) for d in result.diagnostics] == [("weights-sum", "route.tf", 13)]
+    changes, notes = fix_plan(result.diagnostics, result.sources)  # type: ignore[arg-type]
+    assert notes == []
+    assert [c.path for c in changes] == ["route.tf"]
+    assert changes[0].after == route.replace("weight       = 3", "weight       = 75").replace(
+        "weight       = 1", "weight       = 25")
+
+
+def test_plan_json_is_read_with_positions(tmp_path: Path) -> None:
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"child_modules": [{"resources": [{
+        "address": "module.m.aws_appmesh_virtual_router.r", "mode": "managed", "type": "aws_appmesh_virtual_router",
+        "name": "r", "values": {"name": "r", "mesh_name": "shop", "id": None, "arn": None, "spec": [
+            {"listener": [{"port_mapping": [{"port": "80", "protocol": "htp"}]}]}]}}]}]}}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan, indent=1))
+    result = _check(tmp_path, rules={"schema"})
+    assert [(d.kind, d.mesh, d.name) for d in result.model.declarations] == [("VirtualRouter", "shop", "r")]
+    assert [(d.line, d.pointer) for d in result.diagnostics] == [
+        (25, "/planned_values/root_module/child_modules/0/resources/0/values/spec/0/listener/0/port_mapping/0/protocol")]
+
+
+def test_generated_mapping_matches_the_provider_schema() -> None:
+    from tests.support.shared import SHARED
+
+    schemas = SHARED / "design" / "terraform-schema"
+    if not schemas.exists():
+        pytest.skip("../shared/design/terraform-schema not present: the mapping drift check skipped")
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_terraform_mapping.py"), "--check",
+                           "--schemas", str(schemas)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
