@@ -25,12 +25,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshlint import catalogue
 from meshlint.diagnostics import Diagnostic, Finding, Position, join_pointer
-from meshlint.load.hcl import HclDocument
 from meshlint.load.sources import SourceFile
+
+if TYPE_CHECKING:
+    from meshlint.load.hcl import HclDocument
 from meshlint.load.spans import scan_scalars
 
 UNUSED = "unused-suppression"

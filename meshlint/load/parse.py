@@ -15,13 +15,15 @@ import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 from yaml._yaml import CParser
 
 from meshlint.diagnostics import Position, join_pointer
-from meshlint.load.hcl import HclDocument, error_position, parse_hcl
+
+if TYPE_CHECKING:
+    from meshlint.load.hcl import HclDocument
 
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 2_000_000  # per document, counting every aliased subtree each time it is used
@@ -311,6 +313,8 @@ HCL_SUFFIXES = (".tf", ".tfvars")
 
 def parse_hcl_doc(text: str, *, record: bool) -> tuple[list[ParsedDoc], list[Problem]]:
     """A Terraform file: one document whose data is the syntax tree (load.hcl_syntax.Body)."""
+    from meshlint.load.hcl import error_position, parse_hcl  # tree-sitter: only for Terraform input
+
     document, error = parse_hcl(text)
     if document is None:
         assert error is not None

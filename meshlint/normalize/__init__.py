@@ -59,11 +59,12 @@ def normalize(sources: Sources, *, verbose: bool = False, options: InputOptions 
         found, notes = _read_file(source, verbose, options, cluster)
         raws.extend(found)
         findings.extend(notes)
-    modules = terraform.read_modules([s for s in sources.files if terraform.is_terraform(s.display)],
-                                     options.parameters)
-    raws.extend(modules.raws)
-    findings.extend(modules.findings)
-    sources.units.extend(modules.units)
+    modules = [s for s in sources.files if terraform.is_terraform(s.display)]
+    if modules:
+        read = terraform.read_modules(modules, options.parameters)
+        raws.extend(read.raws)
+        findings.extend(read.findings)
+        sources.units.extend(read.units)
     by_path = sources.by_display()
     raws.extend(raw for raw, _ in cluster.read())
     findings.extend(cluster.findings)

@@ -21,11 +21,6 @@ from meshlint.normalize.terraform.convert import Body, Converter, Value
 PREFIX = "aws_appmesh_"
 
 
-def is_plan(data: Any) -> bool:
-    return isinstance(data, dict) and "format_version" in data and any(
-        isinstance(data.get(k), (dict, list)) for k in ("planned_values", "values", "resource_changes"))
-
-
 def read_plan(data: dict[str, Any], path: str, doc: int) -> tuple[list[RawResource], list[Finding], dict[str, str]]:
     raws: list[RawResource] = []
     findings: list[Finding] = []

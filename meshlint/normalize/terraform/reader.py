@@ -28,12 +28,6 @@ from meshlint.normalize.terraform.evaluate import Evaluator, Names, Site
 from meshlint.normalize.terraform.module import RULE, Instance, ModuleInstance, Reporter
 from meshlint.normalize.terraform.values import Unknown, as_list, known
 
-SUFFIXES = (".tf", ".tfvars")
-
-
-def is_terraform(path: str) -> bool:
-    return path.endswith(SUFFIXES)
-
 
 @dataclass
 class Read:
