@@ -212,15 +212,18 @@ def test_a_symlinked_out_is_written_where_it_points(repo: Path) -> None:
     assert sorted(os.listdir(repo)) == ["envoy", "mesh"]
 
 
-def test_a_malformed_manifest_warns_and_removes_nothing(repo: Path) -> None:
+def test_a_malformed_manifest_is_refused_and_removes_nothing(repo: Path) -> None:
     (repo / "mesh" / "extra.yaml").write_text(EXTRA_MESH)
     assert run("build", "mesh", "--out", "envoy", cwd=repo).returncode == 0
     (repo / "envoy" / "meshlint-manifest.json").write_text("{broken")
     (repo / "mesh" / "extra.yaml").unlink()
     proc = run("build", "mesh", "--out", "envoy", cwd=repo)
-    assert proc.returncode == 0
-    assert proc.stderr.startswith("meshlint: warning: envoy/meshlint-manifest.json: not a manifest meshlint can read")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("meshlint: error: envoy/meshlint-manifest.json: not a manifest meshlint wrote "
+                                  "(not JSON: "), proc.stderr
+    assert "move it away and build again" in proc.stderr
     assert (repo / "envoy" / "extra" / "virtual-nodes" / "batch-job.json").exists()
+    assert (repo / "envoy" / "meshlint-manifest.json").read_text() == "{broken"
 
 
 def _version() -> str:
