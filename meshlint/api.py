@@ -130,7 +130,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     from meshlint.emit import writer
 
     settings = settings or Settings()
-    writer.resolve_out(out)  # a bad --out is a usage error before any work, not after
+    writer.refuse_inputs(out, paths)  # a bad --out is a usage error before any work, not after
     checked = check(paths, settings, exclude=[out], verbose=verbose, inputs=inputs)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)

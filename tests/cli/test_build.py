@@ -146,6 +146,26 @@ def test_out_inside_the_input_folder_is_never_read_back(repo: Path) -> None:
     assert reports[1]["diagnostics"] == []
 
 
+@pytest.mark.parametrize(("inputs", "out", "message"), [
+    (["mesh"], "mesh", "mesh: is the output folder"),
+    (["mesh"], ".", "must not be the current folder"),
+    (["mesh/mesh.yaml"], "mesh", "mesh/mesh.yaml: is inside the output folder mesh"),
+    (["mesh/sub"], "mesh", "mesh/sub: is inside the output folder mesh"),
+    (["other", "mesh"], "link-to-mesh", "mesh: is the output folder"),
+])
+def test_out_that_is_or_holds_an_input_is_a_usage_error(repo: Path, inputs: list[str], out: str,
+                                                         message: str) -> None:
+    (repo / "mesh" / "sub").mkdir()
+    (repo / "other").mkdir()
+    (repo / "link-to-mesh").symlink_to("mesh")
+    before = tree(repo)
+    proc = run("build", *inputs, "--out", out, cwd=repo)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("meshlint: error: ") and message in proc.stderr, proc.stderr
+    assert "never read as input" in proc.stderr or out == "."
+    assert proc.stdout == "" and tree(repo) == before
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--resolve", "foo"], "--resolve: 'foo' is not HOST=IP"),
     (["--resolve", "color.shop.local=not-an-ip"], "--resolve: resolve['color.shop.local'] must be an IP address"),
