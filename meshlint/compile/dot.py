@@ -46,7 +46,7 @@ from meshlint.compile.dot_style import (
     table_label,
     weight_text,
 )
-from meshlint.compile.envoy.names import safe_component
+from meshlint.compile.envoy.names import file_name
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import Resource, Route, client_tls, gateway_client_tls
 from meshlint.model.graph import MeshGraph, gateway_route_target, route_targets
@@ -76,7 +76,7 @@ def topology_dot(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> str:
 def compile_topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> list[Artifact]:
     """`<mesh>/topology.dot` for each mesh (for `meshlint build`)."""
     return [
-        Artifact(PurePosixPath(f"{safe_component(name)}/topology.dot"),
+        Artifact(PurePosixPath(file_name(name), "topology.dot"),
                  _document(mesh, diagnostics, [name]).encode())
         for name in mesh.model.mesh_names()
     ]

@@ -66,7 +66,9 @@ def render_svg(dot_source: str, *, timeout: float = TIMEOUT) -> bytes | None:
 def write_file(path: Path, content: bytes) -> None:
     """Replace `path` in one step: write a temp sibling, fsync, rename over (never a half-written file)."""
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".meshlint-tmp", dir=folder)
+    # `.<name>.<8 random>.meshlint-tmp` within 255 bytes: a valid long file name must not fail on its temp name
+    short = os.fsdecode(os.fsencode(path.name)[: 255 - len("..12345678.meshlint-tmp")])
+    fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".meshlint-tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
