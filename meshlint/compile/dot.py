@@ -29,6 +29,7 @@ from meshlint.compile.dot_facts import (
     connection_state,
     dot_id,
     findings,
+    printable,
 )
 from meshlint.compile.dot_style import (
     FINDING_COLOUR,
@@ -282,8 +283,9 @@ def _routing_style(drawing: _Drawing, key: tuple[str, str]) -> Attrs:
 # ---- names ----------------------------------------------------------------------------------------------
 def _text(value: str) -> str:
     """Backslashes kept literally (Graphviz reads \\n, \\l, \\N ... in labels as escapes); a trailing one gets
-    a space, or it would escape the closing quote."""
-    text = value.replace("\\", "\\\\")
+    a space, or it would escape the closing quote. '&' as '&amp;': Graphviz reads entities in labels and copies
+    them into the SVG, where an unknown one is not XML. Control characters escaped visibly (printable)."""
+    text = printable(value).replace("&", "&amp;").replace("\\", "\\\\")
     return text + " " if text.endswith("\\") else text
 
 

@@ -11,6 +11,7 @@ App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html and mut
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,11 +96,24 @@ def _cycle_edges(graph: MeshGraph, component_of: dict[MeshKey, int]) -> Iterator
                 yield service_id, target_id
 
 
-# ---- names -------------------------------------------------------------------------------------------
+# ---- names ----------------------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """`text` with what Graphviz or XML cannot carry written as a visible escape: control characters (NUL
+    makes `dot` reject the file; the others make the SVG ill-formed XML), lone surrogates (not encodable as
+    UTF-8) and the non-characters U+FFFE/U+FFFF. The App Mesh API never accepted such names, but check draws
+    whatever it was given."""
+    return text.translate(_UNPRINTABLE) if _NEEDS_ESCAPE.search(text) else text
+
+
 def dot_id(kind: str, mesh: str, name: str) -> str:
     """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
-    statements; a backslash before the closing quote would escape it)."""
+    statements; a backslash before the closing quote would escape it; Graphviz copies '&...;' into the SVG
+    as an entity) and those printable() escapes."""
     return "/".join(p.translate(_ID_ESCAPES) for p in (kind, mesh, name))
 
 
-_ID_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "\\": "%5C", '"': "%22"})
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ESCAPED = [*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
+_UNPRINTABLE = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _ESCAPED}
+_ID_ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("\\"): "%5C", ord('"'): "%22", ord("&"): "%26",
+               **{c: "".join(f"%{b:02X}" for b in chr(c).encode("utf-8", "surrogatepass")) for c in _ESCAPED}}
