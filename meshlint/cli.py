@@ -534,6 +534,8 @@ def graph(
     substitute_env: SubstituteEnvOpt = False,
     env_file: EnvFileOpt = None,
     name_fragment: NameFragmentOpt = None,
+    collapse: Annotated[bool, typer.Option("--collapse", help="One box per virtual service (routers and nodes "
+                                           "folded in): for meshes too large to draw in full.")] = False,
 ) -> None:
     """Draw the mesh topology: gateways, services, routers, nodes, TLS of every connection, check's findings.
 
@@ -551,7 +553,7 @@ def graph(
     try:
         settings = _settings(config, select, ignore, entry_point, paths)
         result = api.graph(paths or ["."], settings,
-                           inputs=_inputs(parameter, substitute_env, env_file, name_fragment))
+                           inputs=_inputs(parameter, substitute_env, env_file, name_fragment), collapse=collapse)
     except UsageError as err:
         raise _fail(str(err)) from None
     _write_graph(result.dot, output, fmt)

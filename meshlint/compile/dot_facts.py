@@ -105,6 +105,22 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE) if _NEEDS_ESCAPE.search(text) else text
 
 
+def text(value: str) -> str:
+    """A name as DOT label text: backslashes kept literally (Graphviz reads \\n, \\l, \\N ... in labels as
+    escapes); a trailing one gets a space, or it would escape the closing quote. '&' as '&amp;': Graphviz reads
+    entities in labels and copies them into the SVG, where an unknown one is not XML. Control characters
+    escaped visibly (printable)."""
+    escaped = printable(value).replace("&", "&amp;").replace("\\", "\\\\")
+    return escaped + " " if escaped.endswith("\\") else escaped
+
+
+def label(lines: Sequence[str]) -> str:
+    """Lines as one plain (not HTML-like) DOT label."""
+    import graphviz
+
+    return graphviz.nohtml("\\n".join(text(line) for line in lines if line))  # type: ignore[no-any-return]
+
+
 def dot_id(kind: str, mesh: str, name: str) -> str:
     """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
     statements; a backslash before the closing quote would escape it; Graphviz copies '&...;' into the SVG
