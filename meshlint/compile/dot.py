@@ -48,7 +48,7 @@ from meshlint.compile.dot_style import (
     table_label,
     weight_text,
 )
-from meshlint.compile.envoy.names import file_name
+from meshlint.compile.envoy.names import mesh_folder
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, Resource, Route, client_tls, gateway_client_tls
 from meshlint.model.graph import MeshGraph, gateway_route_target, route_targets
@@ -81,7 +81,7 @@ def compile_topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> 
     """`<mesh>/topology.dot` for each mesh (for `meshlint build`)."""
     found, split = findings(mesh.graph, diagnostics), shares(mesh.graph)
     return [
-        Artifact(PurePosixPath(file_name(name), "topology.dot"), _document(mesh.graph, found, split, [name]).encode())
+        Artifact(PurePosixPath(mesh_folder(name), "topology.dot"), _document(mesh.graph, found, split, [name]).encode())
         for name in mesh.model.mesh_names()
     ]
 

@@ -131,7 +131,7 @@ def _planned(artifacts: Sequence[Artifact], generator: str) -> dict[str, bytes]:
             raise ValueError(f"artifact path {rel!r} is given twice or reserved")
         files[rel] = artifact.content
     folders = {str(p) for rel in files for p in PurePosixPath(rel).parents}
-    if both := sorted(folders & files.keys()):
+    if both := sorted(folders & {*files, MANIFEST}):
         raise ValueError(f"artifact path {both[0]!r} is both a file and a folder")
     files[MANIFEST] = manifest.render(files, generator)
     return files

@@ -70,3 +70,14 @@ def test_graph_writes_a_file_with_a_255_byte_name(tmp_path: Path) -> None:
     proc = run("graph", "mesh.yaml", "-o", output, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mesh.yaml", output]
+
+
+@pytest.mark.parametrize(("mesh", "folder"), [("meshlint-manifest.json", "%6Deshlint-manifest.json"),
+                                              (".meshlint-tree", "%2Emeshlint-tree"), ("shop", "shop")])
+def test_a_mesh_named_like_what_the_writer_keeps_builds_beside_it(tmp_path: Path, mesh: str, folder: str) -> None:
+    (tmp_path / "mesh.yaml").write_text(mesh_yaml(mesh, "web"))
+    proc = run("build", "mesh.yaml", "--out", "out", "--ignore", "missing-tls", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert names.mesh_folder(mesh) == folder
+    assert (tmp_path / "out" / folder / "virtual-nodes" / "web.json").is_file()
+    assert json.loads((tmp_path / "out" / "meshlint-manifest.json").read_text())["generator"].startswith("meshlint")

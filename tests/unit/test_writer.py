@@ -186,6 +186,8 @@ def test_unsafe_artifact_paths_are_refused_before_anything_is_written(tmp_path: 
 def test_a_file_and_a_folder_at_one_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="both a file and a folder"):
         build(tmp_path / "envoy", {"a": "x", "a/b.json": "y"})
+    with pytest.raises(ValueError, match=r"'meshlint-manifest\.json' is both a file and a folder"):
+        build(tmp_path / "envoy", {"meshlint-manifest.json/b.json": "y"})
     with pytest.raises(ValueError, match="twice"):
         write_tree(tmp_path / "envoy", artifacts({"a": "x"}) * 2, GENERATOR)
 

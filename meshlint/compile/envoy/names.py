@@ -49,8 +49,19 @@ def file_name(name: str, suffix: str = "") -> str:
     return f"{head}~{hashlib.sha256(safe.encode()).hexdigest()[:_DIGEST]}{suffix}"
 
 
+# Top-level names the build writer keeps for itself (emit/manifest.py, emit/mounted.py).
+RESERVED_TOP = frozenset({"meshlint-manifest.json", ".meshlint-tree"})
+
+
+def mesh_folder(mesh: str) -> str:
+    """The output folder of a mesh: file_name(mesh), its first character percent-encoded when that would be
+    a name the writer keeps for itself (safe_component never encodes a letter or '.', so this stays unique)."""
+    folder = file_name(mesh)
+    return f"%{ord(folder[0]):02X}{folder[1:]}" if folder in RESERVED_TOP else folder
+
+
 def artifact_path(mesh: str, kind: str, name: str) -> PurePosixPath:
-    return PurePosixPath(file_name(mesh), _ARTIFACT_DIR[kind], file_name(name, ".json"))
+    return PurePosixPath(mesh_folder(mesh), _ARTIFACT_DIR[kind], file_name(name, ".json"))
 
 
 def node_id(mesh: str, kind: str, name: str) -> str:
