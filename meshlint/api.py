@@ -131,7 +131,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     from meshlint.emit import writer
 
     settings = settings or Settings()
-    writer.resolve_out(out)  # a bad --out is a usage error before any work, not after
+    writer.refuse_inputs(out, paths)  # a bad --out is a usage error before any work, not after
     checked = check(paths, settings, exclude=[out], verbose=verbose, inputs=inputs)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
@@ -153,27 +153,28 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
 
 
 def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: list[str]) -> list[Artifact]:
-    """`<mesh>/topology.dot` per mesh, plus `topology.svg` beside it where Graphviz is installed and works."""
+    """`<mesh>/topology.dot` per mesh, plus `topology.svg` beside it where Graphviz is installed, the diagram is
+    within its bounds, and the build's Graphviz budget lasts (emit.render)."""
     from meshlint.compile import Artifact
     from meshlint.compile.dot import compile_topology
-    from meshlint.emit.render import MAX_AUTO_RENDER_EDGES, RenderError, edge_count, render_svg
+    from meshlint.emit import render
 
-    found = []
-    for dot in compile_topology(mesh, diagnostics):
+    dots = compile_topology(mesh, diagnostics)
+    drawn: Sequence[bytes | str | None] = render.render_svgs([d.content.decode() for d in dots]) or [None] * len(dots)
+    found, late = [], []
+    for dot, svg in zip(dots, drawn, strict=True):
         found.append(dot)
-        source = dot.content.decode()
-        if edge_count(source) > MAX_AUTO_RENDER_EDGES:
-            warnings.append(f"{dot.path.with_suffix('.svg')} not rendered: {edge_count(source):,} edges would take "
-                            f"Graphviz minutes; render it when needed: dot -Tsvg {dot.path} -o "
-                            f"{dot.path.with_suffix('.svg')} (run inside the output folder)")
-            continue
-        try:
-            svg = render_svg(source)
-        except RenderError as err:  # the bootstraps matter more than the picture: keep going without it
-            warnings.append(f"{dot.path.with_suffix('.svg')} not written: {err}")
-            continue
-        if svg is not None:
-            found.append(Artifact(dot.path.with_suffix(".svg"), svg))
+        path = dot.path.with_suffix(".svg")
+        if isinstance(svg, bytes):
+            found.append(Artifact(path, svg))
+        elif svg == render.BUDGET_SPENT:
+            late.append(dot.path)
+        elif svg is not None:  # the bootstraps matter more than the picture: keep going without it
+            warnings.append(f"{path} not written: {svg}")
+    if late:
+        warnings.append(f"{len(late):,} topology.svg not written ({late[0]} first): Graphviz had used the "
+                        f"{render.BUILD_BUDGET:g} s a build gives it; the DOT files are written: draw them when "
+                        "needed, inside the output folder: dot -Tsvg -O */topology.dot")
     return found
 
 
@@ -211,17 +212,20 @@ class GraphResult:
 
 
 def graph(paths: Sequence[str], settings: Settings | None = None, *, exclude: Iterable[Path] = (),
-          verbose: bool = False, inputs: InputOptions | None = None) -> GraphResult:
-    """Check `paths` and draw the topology of every mesh as DOT, findings overlaid (errors or not).
+          verbose: bool = False, inputs: InputOptions | None = None, collapse: bool = False) -> GraphResult:
+    """Check `paths` and draw the topology of every mesh as DOT, findings overlaid (errors or not); `collapse`:
+    one box per virtual service instead (compile.dot_collapsed), for meshes too large for the full diagram.
 
     Raises UsageError for paths that do not exist. Rendering is the caller's: emit.render.render(result.dot, fmt).
     """
     from meshlint.compile import ValidatedMesh
     from meshlint.compile.dot import topology_dot
+    from meshlint.compile.dot_collapsed import collapsed_dot
 
     checked = check(paths, settings, exclude=exclude, verbose=verbose, inputs=inputs)
     # Not validated: the diagram is how a mesh with errors gets looked at, and the DOT writer copes with them.
-    return GraphResult(checked, topology_dot(ValidatedMesh(checked.model, checked.graph), checked.diagnostics))
+    draw = collapsed_dot if collapse else topology_dot
+    return GraphResult(checked, draw(ValidatedMesh(checked.model, checked.graph), checked.diagnostics))
 
 
 def check_roots(roots: Sequence[tuple[str, Settings, Sequence[Path]]], *, verbose: bool = False,

@@ -37,6 +37,8 @@ def graph(
     substitute_env: SubstituteEnvOpt = False,
     env_file: EnvFileOpt = None,
     name_fragment: NameFragmentOpt = None,
+    collapse: Annotated[bool, typer.Option("--collapse", help="One box per virtual service (routers and nodes "
+                                           "folded in): for meshes too large to draw in full.")] = False,
 ) -> None:
     """Draw the mesh topology: gateways, services, routers, nodes, TLS of every connection, check's findings.
 
@@ -56,7 +58,7 @@ def graph(
     try:
         found = settings(config, select, ignore, entry_point, paths, exclude)
         result = api.graph(paths or ["."], found, inputs=input_options(parameter, substitute_env, env_file,
-                                                                       name_fragment))
+                                                                       name_fragment), collapse=collapse)
     except UsageError as err:
         raise fail(str(err)) from None
     _write_graph(result.dot, output, fmt)

@@ -13,6 +13,7 @@ App Mesh: https://docs.aws.amazon.com/app-mesh/latest/userguide/tls.html and mut
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,11 +101,40 @@ def _cycle_edges(graph: MeshGraph, component_of: dict[MeshKey, int]) -> Iterator
                 yield service_id, target_id
 
 
-# ---- names -------------------------------------------------------------------------------------------
+# ---- names ----------------------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """`text` with what Graphviz or XML cannot carry written as a visible escape: control characters (NUL
+    makes `dot` reject the file; the others make the SVG ill-formed XML), lone surrogates (not encodable as
+    UTF-8) and the non-characters U+FFFE/U+FFFF. The App Mesh API never accepted such names, but check draws
+    whatever it was given."""
+    return text.translate(_UNPRINTABLE) if _NEEDS_ESCAPE.search(text) else text
+
+
+def text(value: str) -> str:
+    """A name as DOT label text: backslashes kept literally (Graphviz reads \\n, \\l, \\N ... in labels as
+    escapes); a trailing one gets a space, or it would escape the closing quote. '&' as '&amp;': Graphviz reads
+    entities in labels and copies them into the SVG, where an unknown one is not XML. Control characters
+    escaped visibly (printable)."""
+    escaped = printable(value).replace("&", "&amp;").replace("\\", "\\\\")
+    return escaped + " " if escaped.endswith("\\") else escaped
+
+
+def label(lines: Sequence[str]) -> str:
+    """Lines as one plain (not HTML-like) DOT label."""
+    import graphviz
+
+    return graphviz.nohtml("\\n".join(text(line) for line in lines if line))  # type: ignore[no-any-return]
+
+
 def dot_id(kind: str, mesh: str, name: str) -> str:
     """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
-    statements; a backslash before the closing quote would escape it)."""
+    statements; a backslash before the closing quote would escape it; Graphviz copies '&...;' into the SVG
+    as an entity) and those printable() escapes."""
     return "/".join(p.translate(_ID_ESCAPES) for p in (kind, mesh, name))
 
 
-_ID_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "\\": "%5C", '"': "%22"})
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ESCAPED = [*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
+_UNPRINTABLE = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _ESCAPED}
+_ID_ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("\\"): "%5C", ord('"'): "%22", ord("&"): "%26",
+               **{c: "".join(f"%{b:02X}" for b in chr(c).encode("utf-8", "surrogatepass")) for c in _ESCAPED}}

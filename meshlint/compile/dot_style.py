@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshlint.compile.dot_facts import listener_state
+from meshlint.compile.dot_facts import listener_state, printable
 from meshlint.model.entities import Resource
 from meshlint.model.graph import route_type
 from meshlint.model.spec import GatewayRouteSpec, RouteSpec
@@ -84,7 +84,7 @@ def table_label(kind: str, header: list[str], rows: list[Row], *, missing: bool 
 
 
 def _html(text: str) -> str:
-    return text.translate(_HTML_ESCAPES)
+    return printable(text).translate(_HTML_ESCAPES)
 
 
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\\": "&#92;"})

@@ -1,35 +1,53 @@
 """`meshlint build --check`: compare what a build would write with what DIR holds, writing nothing.
 
-Drift is a generated file that is missing or holds other bytes, or a file the manifest in DIR lists that
-this build would no longer generate (the next build would remove it). Foreign files are not meshlint's and
-are ignored. The manifest itself is not compared byte for byte (it names the meshlint version), only the
+Drift is a generated file that is missing or holds other bytes, or a file that is still meshlint's (manifest.py)
+and that this build would no longer generate (the next build would remove it). Foreign files are not meshlint's
+and are ignored. The manifest itself is not compared byte for byte (it names the meshlint version), only the
 files it lists. SVGs are left out: they depend on the Graphviz version installed (or its absence), not on
-the mesh; their DOT source is compared.
+the mesh; their DOT source is compared. Nothing is opened that is not a regular file (a FIFO would block).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from meshlint.compile import Artifact
-from meshlint.emit.writer import MANIFEST, _read_manifest, safe_relpath
+from meshlint.emit import manifest, mounted
+from meshlint.emit.manifest import MANIFEST
+from meshlint.emit.tree import is_mount_point, safe_relpath, sha256_of, walk
 
 
 def drift(out: Path, artifacts: Sequence[Artifact]) -> list[str]:
     """One line per difference ('missing: a/b.json', 'changed: ...', 'stale: ...'), sorted; [] when up to date."""
+    root = out / mounted.TREE if out.is_dir() and is_mount_point(out.resolve()) else out
     planned = {safe_relpath(a.path): a.content for a in artifacts if not str(a.path).endswith(".svg")}
     found: list[str] = []
     for rel, content in sorted(planned.items()):
-        path = out / rel
-        if not path.is_file() or path.is_symlink():
-            found.append(f"missing: {rel}")
-        elif path.read_bytes() != content:
-            found.append(f"changed: {rel}")
-    if not (out / MANIFEST).is_file():
-        return [*found, f"missing: {MANIFEST}"] if planned else found
-    listed, problem = _read_manifest(out / MANIFEST)
+        state = _state(root / rel, content)
+        if state:
+            found.append(f"{state}: {rel}")
+    listed, _, problem = manifest.read(root / MANIFEST)
     if problem is not None:
         return [*found, f"changed: {MANIFEST} ({problem})"]
-    found.extend(f"stale: {rel}" for rel in sorted(listed - planned.keys()) if not rel.endswith(".svg"))
+    if listed is None:
+        return [*found, f"missing: {MANIFEST}"] if planned else found
+    entries = dict(walk(root)) if root.is_dir() else {}
+    owned = manifest.ownership(root, entries).owned
+    found.extend(f"stale: {rel}" for rel in sorted(owned.keys() - planned.keys() - {MANIFEST})
+                 if not rel.endswith(".svg"))
     return found
+
+
+def _state(path: Path, content: bytes) -> str:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "missing"
+    if not stat.S_ISREG(st.st_mode):
+        return "missing"
+    hashed = sha256_of(path)
+    return "" if hashed is not None and hashed[0] == hashlib.sha256(content).hexdigest() else "changed"

@@ -146,6 +146,26 @@ def test_out_inside_the_input_folder_is_never_read_back(repo: Path) -> None:
     assert reports[1]["diagnostics"] == []
 
 
+@pytest.mark.parametrize(("inputs", "out", "message"), [
+    (["mesh"], "mesh", "mesh: is the output folder"),
+    (["mesh"], ".", "must not be the current folder"),
+    (["mesh/mesh.yaml"], "mesh", "mesh/mesh.yaml: is inside the output folder mesh"),
+    (["mesh/sub"], "mesh", "mesh/sub: is inside the output folder mesh"),
+    (["other", "mesh"], "link-to-mesh", "mesh: is the output folder"),
+])
+def test_out_that_is_or_holds_an_input_is_a_usage_error(repo: Path, inputs: list[str], out: str,
+                                                         message: str) -> None:
+    (repo / "mesh" / "sub").mkdir()
+    (repo / "other").mkdir()
+    (repo / "link-to-mesh").symlink_to("mesh")
+    before = tree(repo)
+    proc = run("build", *inputs, "--out", out, cwd=repo)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("meshlint: error: ") and message in proc.stderr, proc.stderr
+    assert "never read as input" in proc.stderr or out == "."
+    assert proc.stdout == "" and tree(repo) == before
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--resolve", "foo"], "--resolve: 'foo' is not HOST=IP"),
     (["--resolve", "color.shop.local=not-an-ip"], "--resolve: resolve['color.shop.local'] must be an IP address"),
@@ -212,15 +232,18 @@ def test_a_symlinked_out_is_written_where_it_points(repo: Path) -> None:
     assert sorted(os.listdir(repo)) == ["envoy", "mesh"]
 
 
-def test_a_malformed_manifest_warns_and_removes_nothing(repo: Path) -> None:
+def test_a_malformed_manifest_is_refused_and_removes_nothing(repo: Path) -> None:
     (repo / "mesh" / "extra.yaml").write_text(EXTRA_MESH)
     assert run("build", "mesh", "--out", "envoy", cwd=repo).returncode == 0
     (repo / "envoy" / "meshlint-manifest.json").write_text("{broken")
     (repo / "mesh" / "extra.yaml").unlink()
     proc = run("build", "mesh", "--out", "envoy", cwd=repo)
-    assert proc.returncode == 0
-    assert proc.stderr.startswith("meshlint: warning: envoy/meshlint-manifest.json: not a manifest meshlint can read")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("meshlint: error: envoy/meshlint-manifest.json: not a manifest meshlint wrote "
+                                  "(not JSON: "), proc.stderr
+    assert "move it away and build again" in proc.stderr
     assert (repo / "envoy" / "extra" / "virtual-nodes" / "batch-job.json").exists()
+    assert (repo / "envoy" / "meshlint-manifest.json").read_text() == "{broken"
 
 
 def _version() -> str:

@@ -89,3 +89,17 @@ def test_output_is_required(tmp_path: Path) -> None:
     proc = run("graph", str(INPUT), cwd=tmp_path)
     assert proc.returncode == 2
     assert "--output" in proc.stderr
+
+
+def test_names_with_control_characters_draw_a_well_formed_svg(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from tests.compile.test_dot import HOSTILE_NAMES, HOSTILE_ROUTE
+
+    need_dot()
+    (tmp_path / "mesh.yaml").write_text(HOSTILE_NAMES)
+    (tmp_path / "route.json").write_text(HOSTILE_ROUTE)
+    proc = run("graph", ".", "-o", "t.svg", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    titles = svg_titles(ET.tostring(ET.parse(tmp_path / "t.svg").getroot()), "node")
+    assert "VirtualService/m%00/svc%02.local%26x;" in titles

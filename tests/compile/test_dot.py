@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -354,6 +355,58 @@ spec: {backends: [{virtualService: {virtualServiceName: 'a"b<c>\d'}}]}
     svg = render.render_svg(source)
     assert svg is not None
     assert {"VirtualNode/m%3A1/n%5C", "VirtualRouter/m%3A1/r%3A1"} <= svg_titles(svg, "node")
+
+
+HOSTILE_NAMES = r"""meshName: "m\0"
+spec: {}
+---
+meshName: "m\0"
+virtualNodeName: "we\0b\x01\e[31m\x7f\x85&amp;&bogus;<x>\"q\\"
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}}]
+  backends: [{virtualService: {virtualServiceName: "svc\x02.local&x;"}}]
+---
+meshName: "m\0"
+virtualServiceName: "svc\x02.local&x;"
+spec: {provider: {virtualRouter: {virtualRouterName: "r\x03&y;"}}}
+---
+meshName: "m\0"
+virtualRouterName: "r\x03&y;"
+spec: {listeners: [{portMapping: {port: 8080, protocol: http}}]}
+"""
+HOSTILE_ROUTE = r"""{"meshName": "m\u0000", "virtualRouterName": "r\u0003&y;", "routeName": "rt\u0004\ud800&z;",
+ "spec": {"httpRoute": {"match": {"prefix": "/a\u0005&w;<"}, "action": {"weightedTargets": [
+   {"virtualNode": "we\u0000b\u0001\u001b[31m\u007f\u0085&amp;&bogus;<x>\"q\\", "weight": 1}]}}}}
+"""  # JSON: YAML has no lone surrogates
+
+
+def test_control_characters_and_entities_in_names_give_dot_and_svg_that_parse(tmp_path: Path) -> None:
+    """NUL made `dot` reject the file, other control characters made the SVG ill-formed XML, '&bogus;' was
+    copied into the SVG as an undefined entity, and a lone surrogate could not be encoded at all."""
+    (write_mesh(tmp_path, HOSTILE_NAMES) / "route.json").write_text(HOSTILE_ROUTE)
+    source = draw([tmp_path])
+    source.encode()  # no lone surrogate left
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", source)
+    node = "VirtualNode/m%00/we%00b%01%1B[31m%7F%C2%85%26amp;%26bogus;<x>%22q%5C"
+    dot = parse_dot(source)
+    assert dot.nodes[node]["label"].startswith("we\\\\x00b\\\\x01\\\\x1b[31m\\\\x7f\\\\x85&amp;amp;&amp;bogus;")
+    router = dot.nodes["VirtualRouter/m%00/r%03%26y;"]["label"].replace("&#92;", "\\")
+    assert "rt\\x04\\ud800&amp;z;" in router and "/a\\x05&amp;w;&lt;*" in router
+    for artifact in compile_topology(*_validated([tmp_path])):
+        artifact.content.decode()
+    need_dot()
+    svg = render.render_svg(source)  # the real dot accepts it
+    assert svg is not None
+    root = ET.fromstring(svg)  # and the SVG is well-formed XML
+    assert node in svg_titles(svg, "node")
+    texts = {t.text for t in root.iter(f"{SVG}text")}
+    assert 'we\\x00b\\x01\\x1b[31m\\x7f\\x85&amp;&bogus;<x>"q\\ ' in texts  # what the name says, visibly
+    assert "svc\\x02.local&x;" in texts
+
+
+def _validated(paths: list[Path]) -> tuple[ValidatedMesh, list[Any]]:
+    result = api.check([str(p) for p in paths])
+    return ValidatedMesh(result.model, result.graph), result.diagnostics
 
 
 # ---- golden, determinism, per-mesh artifacts --------------------------------------------------------------

@@ -45,8 +45,10 @@ def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
             out[rel] = ("link", os.readlink(path))
         elif kind == "dir":
             out[rel] = ("dir", st.st_mode)
-        else:
+        elif kind == "file":
             out[rel] = ("file", path.read_bytes(), st.st_mode, st.st_ino)
+        else:  # a FIFO, socket, device or mount point: never opened
+            out[rel] = (kind, st.st_mode, st.st_ino)
     return out
 
 
@@ -144,18 +146,14 @@ def test_a_foreign_file_can_be_adopted_only_when_it_holds_the_same_bytes(tmp_pat
 @pytest.mark.parametrize("manifest", [
     "{not json", '{"files": ["a"]}', '{"files": {"../../etc/passwd": "x"}}', "[]", "\xff",
 ])
-def test_a_malformed_manifest_deletes_nothing(tmp_path: Path, manifest: str) -> None:
+def test_a_malformed_manifest_is_not_replaced_and_nothing_is_deleted(tmp_path: Path, manifest: str) -> None:
     out = tmp_path / "envoy"
     build(out, FIRST)
     (out / MANIFEST).write_text(manifest, encoding="latin-1")
     before = snapshot(out)
-    result = build(out, {"shop/topology.dot": "digraph {}"})  # same bytes: adopted, not a conflict
-    after = snapshot(out)
-    assert {rel: after.get(rel) for rel in FIRST if rel != "shop/topology.dot"} == \
-        {rel: before[rel] for rel in FIRST if rel != "shop/topology.dot"}
-    assert result.removed == []
-    assert len(result.warnings) == 1 and "not a manifest meshlint can read" in result.warnings[0]
-    assert set(json.loads((out / MANIFEST).read_text())["files"]) == {"shop/topology.dot"}
+    with pytest.raises(OutputError, match=r"meshlint-manifest\.json: not a manifest meshlint wrote .*move it away"):
+        build(out, {"shop/topology.dot": "digraph {}"})
+    assert snapshot(out) == before and leftovers(out) == []
 
 
 def test_a_listed_path_that_is_now_a_folder_or_link_is_foreign(tmp_path: Path) -> None:
@@ -188,6 +186,8 @@ def test_unsafe_artifact_paths_are_refused_before_anything_is_written(tmp_path: 
 def test_a_file_and_a_folder_at_one_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="both a file and a folder"):
         build(tmp_path / "envoy", {"a": "x", "a/b.json": "y"})
+    with pytest.raises(ValueError, match=r"'meshlint-manifest\.json' is both a file and a folder"):
+        build(tmp_path / "envoy", {"meshlint-manifest.json/b.json": "y"})
     with pytest.raises(ValueError, match="twice"):
         write_tree(tmp_path / "envoy", artifacts({"a": "x"}) * 2, GENERATOR)
 
@@ -298,8 +298,9 @@ def test_a_build_killed_before_the_swap_leaves_out_exactly_as_before(tmp_path: P
     proc = run_build(out, SECOND, die_in=die_in, after=after)
     assert proc.wait(timeout=30) == 17, proc.stderr.read() if proc.stderr else ""
     assert snapshot(out) == before
-    assert len(leftovers(out)) == 1 and leftovers(out)[0].startswith(".envoy.meshlint-tmp-")
-    result = build(out, SECOND)  # the next build removes the stale temp sibling
+    record, tmp = leftovers(out)  # the record the killed build wrote first, and its temp tree
+    assert record.startswith(".envoy.meshlint-build-") and tmp == record.replace("-build-", "-tmp-")
+    result = build(out, SECOND)  # the next build removes the stale temp sibling its record names
     assert leftovers(out) == []
     assert (out / "shop/virtual-nodes/front.json").read_text() == "front v2"
     assert len(result.kept) == 5
@@ -338,7 +339,7 @@ def test_random_kills_only_ever_show_the_old_or_the_new_tree(tmp_path: Path) -> 
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         state = contents(out)
-        assert state in (old_state, new_state)
+        assert state in (old_state, new_state), sorted(set(state) ^ set(new_state))[:3]
     build(out, old)
     assert contents(out) == old_state and leftovers(out) == []
 
@@ -347,7 +348,7 @@ def test_the_fallback_swap_puts_back_a_tree_a_kill_left_aside(tmp_path: Path) ->
     out, before = prepared(tmp_path)
     proc = run_build(out, SECOND, no_exchange=True, die_in="os.rename", after=1, die_after_call=True)
     assert proc.wait(timeout=30) == 17
-    assert not out.exists() and leftovers(out)[0].startswith(".envoy.meshlint-old-")
+    assert not out.exists() and [p.split("-")[1] for p in leftovers(out)] == ["build", "old", "tmp"]
     result = build(out, {"shop/topology.dot": "digraph {}"})
     assert any("restored the previous output" in w for w in result.warnings)
     foreign = {rel: e for rel, e in before.items() if rel.startswith(("custom", "README", "dangling", "shop/no"))}

@@ -6,6 +6,7 @@ https://docs.aws.amazon.com/app-mesh/latest/userguide/envoy-metrics.html
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import PurePosixPath
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -29,8 +30,38 @@ def safe_component(name: str) -> str:
     return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in name)
 
 
+NAME_MAX = 255  # bytes in a file name on ext4, XFS, Btrfs, tmpfs and overlayfs
+_DIGEST = 16  # hex digits of sha256 in a shortened name: 64 bits
+
+
+def file_name(name: str, suffix: str = "") -> str:
+    """`safe_component(name) + suffix`, or, when that is longer than a file name may be (a 255-character App
+    Mesh name plus `.json`, or a shorter one that percent-encoding lengthens), a stable shortened form: the
+    start of the encoded name (never cut inside a %XX), `~`, the first 16 hex digits of the sha256 of the whole
+    encoded name, then `suffix`. safe_component never writes `~` (it would be %7E), so a shortened name can
+    never be the full name of another resource."""
+    safe = safe_component(name)
+    if len(safe) + len(suffix) <= NAME_MAX:
+        return safe + suffix
+    head = safe[: NAME_MAX - len(suffix) - 1 - _DIGEST]
+    if "%" in head[-2:]:
+        head = head[: head.rindex("%")]
+    return f"{head}~{hashlib.sha256(safe.encode()).hexdigest()[:_DIGEST]}{suffix}"
+
+
+# Top-level names the build writer keeps for itself (emit/manifest.py, emit/mounted.py).
+RESERVED_TOP = frozenset({"meshlint-manifest.json", ".meshlint-tree"})
+
+
+def mesh_folder(mesh: str) -> str:
+    """The output folder of a mesh: file_name(mesh), its first character percent-encoded when that would be
+    a name the writer keeps for itself (safe_component never encodes a letter or '.', so this stays unique)."""
+    folder = file_name(mesh)
+    return f"%{ord(folder[0]):02X}{folder[1:]}" if folder in RESERVED_TOP else folder
+
+
 def artifact_path(mesh: str, kind: str, name: str) -> PurePosixPath:
-    return PurePosixPath(safe_component(mesh), _ARTIFACT_DIR[kind], safe_component(name) + ".json")
+    return PurePosixPath(mesh_folder(mesh), _ARTIFACT_DIR[kind], file_name(name, ".json"))
 
 
 def node_id(mesh: str, kind: str, name: str) -> str:
