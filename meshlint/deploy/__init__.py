@@ -31,11 +31,10 @@ def emitter(options: CompileOptions, root: str) -> Emit:
             from meshlint.deploy.kubernetes import kubernetes_artifacts
             from meshlint.deploy.proxy import proxy_of
 
-            proxy = proxy_of(path, document, options, keep_static)
-            if "kubernetes" in options.emit:
-                found += kubernetes_artifacts(proxy, options)
+            if "kubernetes" in options.emit:  # files read through the mount's `..data` link, see kubernetes.py
+                found += kubernetes_artifacts(proxy_of(path, document, options, keep_static, "..data"), options)
             if "ecs" in options.emit:
-                found += ecs_artifacts(proxy, options)
+                found += ecs_artifacts(proxy_of(path, document, options, keep_static), options)
         return found
 
     return emit

@@ -81,10 +81,10 @@ def envoy_container(proxy: Proxy, options: CompileOptions) -> Json:
         "image": options.envoy_image,
         "essential": True,
         "user": f"{ENVOY_UID}:{ENVOY_UID}",
-        "command": envoy_args(),
+        "command": envoy_args(proxy.config_dir),
         "healthCheck": {"command": ["CMD", "bash", "-c", ready], "interval": 5, "timeout": 2, "retries": 3,
                         "startPeriod": 10},
-        "mountPoints": [{"sourceVolume": VOLUME, "containerPath": CONFIG_DIR, "readOnly": True}],
+        "mountPoints": [{"sourceVolume": VOLUME, "containerPath": proxy.config_dir, "readOnly": True}],
         "dependsOn": [{"containerName": CONFIG_CONTAINER, "condition": "HEALTHY" if options.xds else "SUCCESS"}],
     }
     if proxy.is_gateway:
@@ -100,12 +100,12 @@ def config_container(proxy: Proxy, options: CompileOptions) -> Json:
         "essential": False,  # if it stops, Envoy keeps serving the last files, as with an unreachable App Mesh
         "user": f"0:{ENVOY_UID}",
         "entryPoint": ["sh", "-c"],
-        "command": [_POLL if options.xds else _COPY_ONCE],
+        "command": [(_POLL if options.xds else _COPY_ONCE).replace(CONFIG_DIR, proxy.config_dir)],
         "environment": [{"name": "MESHLINT_CONFIG_URI", "value": uri}],
-        "mountPoints": [{"sourceVolume": VOLUME, "containerPath": CONFIG_DIR, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": VOLUME, "containerPath": proxy.config_dir, "readOnly": False}],
     }
     if options.xds:
-        container["healthCheck"] = {"command": ["CMD-SHELL", f"test -s {CONFIG_DIR}/{LDS_FILE}"], "interval": 5,
+        container["healthCheck"] = {"command": ["CMD-SHELL", f"test -s {proxy.config_dir}/{LDS_FILE}"], "interval": 5,
                                     "timeout": 2, "retries": 3, "startPeriod": 30}
     return container
 

@@ -4,9 +4,12 @@ The patch adds what App Mesh's controller injected (pkg/inject): the `envoy` con
 admin port named `stats`, a readiness probe on Envoy's state, a 20 s preStop sleep and 10m/32Mi requests;
 for a virtual node also the `proxyinit` init container (NET_ADMIN) that installs the same interception with
 the same APPMESH_* settings. Instead of an agent fetching config from App Mesh, the ConfigMap is mounted at
-/etc/envoy. With --xds that folder is Envoy's watched directory: `kubectl apply` of a new ConfigMap reaches
-the running Envoy when the kubelet swaps the mount's `..data` link (no restart). Without --xds the bootstrap
-is static, so the patch carries its digest as a pod annotation and a changed config rolls the pods.
+/etc/envoy (`xds-directory`). With --xds that folder is Envoy's watched directory: `kubectl apply` of a new
+ConfigMap reaches the running Envoy when the kubelet renames the mount's `..data` link to the new timestamped
+folder (no restart). Envoy reads the files through `..data/`, so every file of one update appears in the
+same instant: the kubelet creates the visible link of a *new* key only after that rename, and a listener
+naming a route file not there yet would be rejected. Without --xds the bootstrap is static, so the patch
+carries its digest as a pod annotation and a changed config rolls the pods.
 
 Apply: `kubectl apply -f configmap.yaml && kubectl patch deployment NAME --patch-file patch.yaml`.
 """
@@ -22,7 +25,7 @@ from meshlint.compile.envoy.envoy_json import Json
 from meshlint.compile.envoy.names import safe_component
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.deploy.interception import SCRIPT, interception_env
-from meshlint.deploy.proxy import CONFIG_DIR, DRAIN_TIME_S, ENVOY_UID, Proxy, dns_label, envoy_args
+from meshlint.deploy.proxy import DRAIN_TIME_S, ENVOY_UID, Proxy, dns_label, envoy_args
 
 VOLUME = "meshlint-envoy-config"
 DIGEST_ANNOTATION = "meshlint.dev/envoy-config-sha256"
@@ -60,7 +63,7 @@ def envoy_container(proxy: Proxy, options: CompileOptions) -> Json:
     return {
         "name": "envoy",
         "image": options.envoy_image,
-        "command": envoy_args(),
+        "command": envoy_args(proxy.config_dir),
         "securityContext": {"runAsUser": ENVOY_UID, "runAsGroup": ENVOY_UID},
         "ports": ports,
         # App Mesh probed /server_info for LIVE; /ready answers 200 exactly then, and needs no curl
@@ -68,7 +71,7 @@ def envoy_container(proxy: Proxy, options: CompileOptions) -> Json:
                            "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3},
         "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", f"sleep {DRAIN_TIME_S}"]}}},
         "resources": {"requests": dict(_REQUESTS)},
-        "volumeMounts": [{"name": VOLUME, "mountPath": CONFIG_DIR, "readOnly": True}],
+        "volumeMounts": [{"name": VOLUME, "mountPath": proxy.config_dir, "readOnly": True}],
     }
 
 

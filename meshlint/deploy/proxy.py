@@ -31,7 +31,8 @@ class Proxy:
     static_path: PurePosixPath  # where `compile_envoy` puts its bootstrap
     app_ports: tuple[int, ...]  # nodes: the ports the app listens on; gateways: the listener ports
     admin_port: int
-    files: dict[str, bytes]  # what the sidecar mounts at CONFIG_DIR, by file name
+    files: dict[str, bytes]  # what the sidecar mounts at config_dir, by file name
+    config_dir: str  # the folder the sidecar mounts them at
 
     @property
     def is_gateway(self) -> bool:
@@ -43,13 +44,18 @@ class Proxy:
         return hashlib.sha256(b"".join(n.encode() + b"\0" + c for n, c in sorted(self.files.items()))).hexdigest()
 
 
-def proxy_of(path: PurePosixPath, document: Json, options: CompileOptions, keep_static: frozenset[str]) -> Proxy:
-    """`keep_static`: the clusters an xDS bootstrap keeps static (compile.envoy.xds.xds_files)."""
+def proxy_of(path: PurePosixPath, document: Json, options: CompileOptions, keep_static: frozenset[str],
+             read_from: str | None = None) -> Proxy:
+    """`keep_static`: the clusters an xDS bootstrap keeps static (compile.envoy.xds.xds_files); the files
+    are mounted at `xds_directory` (default /etc/envoy) and read from `read_from` under it (see xds_files)."""
     _, mesh, kind, name = document["node"]["id"].split("/", 3)
-    files = ({file: render(content) for file, content in xds_files(document, CONFIG_DIR, keep_static).items()}
+    config_dir = options.xds_directory or CONFIG_DIR
+    files_at = f"{config_dir}/{read_from}" if read_from else None
+    files = ({file: render(content) for file, content in
+              xds_files(document, config_dir, keep_static, files_at).items()}
              if options.xds else {BOOTSTRAP_FILE: render(document)})
     return Proxy(mesh, kind, name, path, _ports(document, kind, options), document["admin"]["address"]
-                 ["socket_address"]["port_value"], files)
+                 ["socket_address"]["port_value"], files, config_dir)
 
 
 def _ports(document: Json, kind: str, options: CompileOptions) -> tuple[int, ...]:

@@ -50,12 +50,15 @@ def is_rds_file(name: str) -> bool:
     return name.startswith(RDS_PREFIX) and name.endswith(".json")
 
 
-def xds_files(document: Json, directory: str, keep_static: frozenset[str]) -> dict[str, Json]:
-    """The static bootstrap `document` as file name -> JSON for a folder Envoy reads at `directory`.
+def xds_files(document: Json, directory: str, keep_static: frozenset[str], read_from: str | None = None,
+              ) -> dict[str, Json]:
+    """The static bootstrap `document` as file name -> JSON for a folder Envoy watches at `directory`.
 
     `keep_static`: clusters that stay in `static_resources` (the SDS cluster and tracer collectors:
-    gRPC config sources and tracers need a cluster defined at start-up). `document` is not changed.
+    gRPC config sources and tracers need a cluster defined at start-up). `read_from`: where Envoy reads the
+    files, when not `directory` itself (a ConfigMap mount's `..data`). `document` is not changed.
     """
+    files_at = read_from or directory
     static = document["static_resources"]
     listeners = copy.deepcopy(static["listeners"])
     routes: dict[str, Json] = {}
@@ -65,14 +68,14 @@ def xds_files(document: Json, directory: str, keep_static: frozenset[str]) -> di
         if routes.setdefault(name, route_config) != route_config:
             continue  # two different tables under one name: keep this one inline rather than guess
         del hcm["route_config"]
-        hcm["rds"] = {"route_config_name": name, "config_source": _source(directory, rds_file(name))}
+        hcm["rds"] = {"route_config_name": name, "config_source": _source(directory, files_at, rds_file(name))}
     clusters = [c for c in static["clusters"] if c["name"] not in keep_static]
     bootstrap = {key: value for key, value in document.items() if key != "static_resources"}
     kept = [c for c in static["clusters"] if c["name"] in keep_static]
     if kept:
         bootstrap["static_resources"] = {"clusters": kept}
-    bootstrap["dynamic_resources"] = {"lds_config": _source(directory, LDS_FILE),
-                                      "cds_config": _source(directory, CDS_FILE)}
+    bootstrap["dynamic_resources"] = {"lds_config": _source(directory, files_at, LDS_FILE),
+                                      "cds_config": _source(directory, files_at, CDS_FILE)}
     files = {BOOTSTRAP_FILE: bootstrap, LDS_FILE: discovery_response(LISTENER_TYPE, listeners),
              CDS_FILE: discovery_response(CLUSTER_TYPE, clusters)}
     for name, route_config in routes.items():
@@ -107,8 +110,8 @@ def runtime_directory(option: str | None, root: str, static_path: PurePosixPath)
     return option if option is not None else posixpath.join(root, str(xds_folder(static_path)))
 
 
-def _source(directory: str, name: str) -> Json:
-    return {"path_config_source": {"path": posixpath.join(directory, name),
+def _source(directory: str, files_at: str, name: str) -> Json:
+    return {"path_config_source": {"path": posixpath.join(files_at, name),
                                    "watched_directory": {"path": directory}},
             "resource_api_version": "V3"}
 
