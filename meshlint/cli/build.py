@@ -207,17 +207,33 @@ WATCH_POLL_S = 0.5
 
 def _watch(once: Callable[[], int], paths: list[str], out: Path, config: Path | None) -> NoReturn:
     """Build, then poll the input files (walked as a build walks them, plus the config file) and build again
-    after a change, once two polls in a row agree (an editor saving in steps). Ends on Ctrl-C or SIGTERM."""
+    after a change, once two polls in a row agree (an editor saving in steps). Ends on Ctrl-C or SIGTERM, never
+    in the middle of a build (a live build writes in steps)."""
     import signal
     import time
 
-    def stop(*_: object) -> NoReturn:
+    state = {"building": False, "stop": False}
+
+    def stop(*_: object) -> None:
+        if state["building"]:
+            state["stop"] = True
+            return
         raise KeyboardInterrupt
 
+    def build_once() -> None:
+        state["building"] = True
+        try:
+            once()
+        finally:
+            state["building"] = False
+        if state["stop"]:
+            raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         seen = _inputs(paths, out, config)
-        once()
+        build_once()
         print(f"meshlint: watching {len(seen)} input files; Ctrl-C to stop", file=sys.stderr, flush=True)
         while True:
             time.sleep(WATCH_POLL_S)
@@ -229,8 +245,9 @@ def _watch(once: Callable[[], int], paths: list[str], out: Path, config: Path | 
                 continue  # still being written: the next poll sees it again
             seen = now
             print("meshlint: input changed; building", file=sys.stderr, flush=True)
-            once()
+            build_once()
     except KeyboardInterrupt:
+        print("meshlint: stopped watching", file=sys.stderr, flush=True)
         raise typer.Exit(0) from None
 
 
