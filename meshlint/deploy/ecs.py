@@ -37,13 +37,14 @@ _POLL = f"""\
 set -u
 stage=/tmp/meshlint-stage; dst={CONFIG_DIR}; mkdir -p "$stage"
 put() {{ cp "$stage/$1" "$dst/.$1.tmp" && mv -f "$dst/.$1.tmp" "$dst/$1"; }}
+same() {{ [ -e "$dst/$1" ] && [ "$(cksum < "$stage/$1")" = "$(cksum < "$dst/$1")" ]; }}
 while :; do
   if aws s3 sync --only-show-errors --delete "$MESHLINT_CONFIG_URI" "$stage"; then
-    if ! cmp -s "$stage/{CDS_FILE}" "$dst/{CDS_FILE}"; then
+    if ! same {CDS_FILE}; then
       put {CDS_FILE}; [ -e "$dst/{LDS_FILE}" ] && sleep {SETTLE_S}
     fi
-    for f in "$stage"/rds_*.json; do n=${{f##*/}}; [ -e "$f" ] && ! cmp -s "$f" "$dst/$n" && put "$n"; done
-    for n in {LDS_FILE} bootstrap.json; do cmp -s "$stage/$n" "$dst/$n" || put "$n"; done
+    for f in "$stage"/rds_*.json; do n=${{f##*/}}; [ -e "$f" ] && ! same "$n" && put "$n"; done
+    for n in {LDS_FILE} bootstrap.json; do same "$n" || put "$n"; done
     for f in "$dst"/rds_*.json; do [ -e "$f" ] && [ ! -e "$stage/${{f##*/}}" ] && rm -f "$f"; done
   fi
   sleep {POLL_S}
