@@ -38,7 +38,8 @@ OutOpt = Annotated[
     Path,
     typer.Option("--out", "-o", help="Output folder (required). Never read as input. Files meshlint did not write "
                  "there (not in its meshlint-manifest.json) are kept untouched; the new tree is swapped in whole, so "
-                 "an interrupted build leaves the previous output intact.", show_default=False),
+                 "an interrupted build leaves the previous output intact (with --xds it is updated in place instead, "
+                 "each file renamed into place, for the Envoys watching it).", show_default=False),
 ]
 AdminPortOpt = Annotated[int | None, typer.Option(
     "--admin-port", metavar="PORT", show_default=False,
