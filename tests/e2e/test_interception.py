@@ -133,7 +133,7 @@ def test_generated_interception_sends_traffic_through_envoy(tmp_path: Path) -> N
         pod.start(sys.executable, "-c", SERVER, "front-app", "127.0.0.1", "8080", log=tmp_path / "app.log")
         envoy = pod.start("setpriv", f"--reuid={ENVOY_UID}", f"--regid={ENVOY_UID}", "--clear-groups",
                           real_envoy(), "--config-yaml", bootstrap, "--concurrency", "1", "--log-level", "warning",
-                          "--drain-time-s", "0", log=tmp_path / "envoy.log")
+                          "--drain-time-s", "0", "--disable-hot-restart", log=tmp_path / "envoy.log")
 
         def ready() -> bool:
             if envoy.poll() is not None:
