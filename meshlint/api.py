@@ -127,17 +127,20 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     paths) and emit.writer.OutputError (an output folder that cannot be written safely).
     """
     from meshlint.compile import ValidatedMesh
-    from meshlint.compile.envoy import compile_envoy
+    from meshlint.compile.envoy import compile_proxies
+    from meshlint.deploy import emitter
     from meshlint.emit import writer
 
     settings = settings or Settings()
     writer.refuse_inputs(out, paths)  # a bad --out is a usage error before any work, not after
+    root = writer.resolve_out(out)
+    options = options or compile_options(settings)
     checked = check(paths, settings, exclude=[out], verbose=verbose, inputs=inputs)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
     mesh = ValidatedMesh(checked.model, checked.graph)
     with paused_gc():
-        compiled = compile_envoy(mesh, options or compile_options(settings))
+        compiled = compile_proxies(mesh, options, emitter(options, str(root)))
     checked = _with_build_findings(checked, compiled.findings, settings)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
@@ -149,6 +152,10 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
                                                             *compile_topology(mesh, checked.diagnostics)]))
     warnings: list[str] = []
     artifacts = [*compiled.artifacts, *_topology(mesh, checked.diagnostics, warnings)]
+    if options.xds:  # running Envoys watch these folders: update them in place, in xDS order
+        from meshlint.emit.xds import write_live
+
+        return BuildResult(checked, write_live(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
     return BuildResult(checked, writer.write_tree(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
 
 

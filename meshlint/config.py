@@ -43,7 +43,12 @@ BUILD_OPTIONS = {
     "tracing-address": "tracing_address", "stats-sink": "stats_sink", "stats-sink-address": "stats_sink_address",
     "no-stats-tags": "stats_tags", "resolve": "resolve", "cert-map": "cert_map", "ca-map": "ca_map",
     "sds-socket": "sds_socket_path", "appmesh-defaults": "appmesh_defaults",
+    "xds": "xds", "xds-directory": "xds_directory", "emit": "emit", "envoy-image": "envoy_image",
+    "init-image": "init_image", "egress-ignored-ip": "egress_ignored_ips",
+    "egress-ignored-port": "egress_ignored_ports", "ecs-config-uri": "ecs_config_uri",
 }
+_BOOLEANS = ("xds",)
+_LISTS = ("emit", "egress-ignored-ip", "egress-ignored-port")  # repeatable flags; a list (or one value) in config
 # The options rules read (RuleContext.options): rule -> option -> (is a value valid, what is expected). Checked
 # here so that a typo fails with its position; options of other rules pass through unchecked.
 RULE_OPTIONS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
@@ -412,10 +417,12 @@ def build_option(key: str, value: Any) -> tuple[str, Any]:
     name = BUILD_OPTIONS[key]
     if key in _PAIRS:
         return name, _pairs(key, value)
-    if key == "no-stats-tags":
+    if key == "no-stats-tags" or key in _BOOLEANS:
         if not isinstance(value, bool):
             raise ValueError(f"{value!r} is not true or false")
-        return name, not value
+        return name, value if key in _BOOLEANS else not value
+    if key in _LISTS:
+        return name, _list(key, value)
     if key == "admin-port":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{value!r} is not a port number")
@@ -423,6 +430,17 @@ def build_option(key: str, value: Any) -> tuple[str, Any]:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{value!r} is not a non-empty string")
     return name, value
+
+
+def _list(key: str, value: Any) -> tuple[Any, ...]:
+    items = value if isinstance(value, list) else [value]
+    want_int = key == "egress-ignored-port"
+    for item in items:
+        if want_int and (isinstance(item, bool) or not isinstance(item, int)):
+            raise ValueError(f"{item!r} is not a port number")
+        if not want_int and (not isinstance(item, str) or not item):
+            raise ValueError(f"{item!r} is not a non-empty string")
+    return tuple(dict.fromkeys(items))
 
 
 def _pairs(key: str, value: Any) -> dict[str, Any]:

@@ -37,7 +37,8 @@ OutOpt = Annotated[
     Path,
     typer.Option("--out", "-o", help="Output folder (required). Never read as input. Files meshlint did not write "
                  "there (not in its meshlint-manifest.json) are kept untouched; the new tree is swapped in whole, so "
-                 "an interrupted build leaves the previous output intact.", show_default=False),
+                 "an interrupted build leaves the previous output intact (with --xds it is updated in place instead, "
+                 "each file renamed into place, for the Envoys watching it).", show_default=False),
 ]
 AdminPortOpt = Annotated[int | None, typer.Option(
     "--admin-port", metavar="PORT", show_default=False,
@@ -79,6 +80,36 @@ AppMeshDefaultsOpt = Annotated[str | None, typer.Option(
     "--appmesh-defaults", metavar="[2020-07|legacy]", show_default=False,
     help="2020-07 (default): App Mesh's default retry policy and unlimited circuit breakers, as for accounts "
          "created after 2020-07-29; legacy: no default retries and Envoy's own 1024/1024/1024/3 breakers.")]
+XdsOpt = Annotated[bool, typer.Option(
+    "--xds", help="Write file-based xDS instead of static bootstraps: per proxy a folder with bootstrap.json and "
+    "the listener, cluster and route files it watches. A later build updates those files in place, in an order "
+    "Envoy takes without dropping a request, and Envoy applies them live (no restart).")]
+XdsDirectoryOpt = Annotated[str | None, typer.Option(
+    "--xds-directory", metavar="PATH", show_default=False,
+    help="Absolute folder Envoy reads the xDS files from (default: each proxy's folder under --out).")]
+EmitOpt = Annotated[list[str] | None, typer.Option(
+    "--emit", metavar="[kubernetes|ecs]", show_default=False,
+    help="Also write deployment manifests that run each proxy as App Mesh ran its sidecar: kubernetes (a "
+    "ConfigMap and a workload patch with Envoy and the interception init container), ecs (task definition "
+    "containers and proxyConfiguration). Repeatable.")]
+EnvoyImageOpt = Annotated[str | None, typer.Option(
+    "--envoy-image", metavar="IMAGE", show_default=False, help="Envoy image in the manifests (default "
+    "envoyproxy/envoy:v1.40.0).")]
+InitImageOpt = Annotated[str | None, typer.Option(
+    "--init-image", metavar="IMAGE", show_default=False, help="Image of the Kubernetes init container that "
+    "installs the interception; it needs sh and iptables (default: App Mesh's proxy route manager).")]
+EgressIgnoredIpOpt = Annotated[list[str] | None, typer.Option(
+    "--egress-ignored-ip", metavar="IP", show_default=False, help="Outbound traffic to this IP or CIDR bypasses "
+    "Envoy (default: 169.254.169.254 and 169.254.170.2). Repeatable.")]
+EgressIgnoredPortOpt = Annotated[list[int] | None, typer.Option(
+    "--egress-ignored-port", metavar="PORT", show_default=False, help="Outbound traffic to this port bypasses "
+    "Envoy (22 always does). Repeatable.")]
+EcsConfigUriOpt = Annotated[str | None, typer.Option(
+    "--ecs-config-uri", metavar="S3URI", show_default=False, help="Where the ECS config container finds the "
+    "output (upload --out there), default s3://meshlint-envoy-config.")]
+WatchOpt = Annotated[bool, typer.Option(
+    "--watch", help="Build, then rebuild whenever an input file changes, until interrupted. A build with errors "
+    "is reported and leaves the output as it was. With --xds, running Envoys follow each build live.")]
 CheckOnlyOpt = Annotated[bool, typer.Option(
     "--check", help="Write nothing: exit 1 when --out differs from what this build would write (a file "
     "missing, changed, or no longer generated; SVGs are not compared), 0 when it is up to date. For CI and "
@@ -112,6 +143,15 @@ def build(
     env_file: EnvFileOpt = None,
     name_fragment: NameFragmentOpt = None,
     check_only: CheckOnlyOpt = False,
+    xds: XdsOpt = False,
+    xds_directory: XdsDirectoryOpt = None,
+    emit: EmitOpt = None,
+    envoy_image: EnvoyImageOpt = None,
+    init_image: InitImageOpt = None,
+    egress_ignored_ip: EgressIgnoredIpOpt = None,
+    egress_ignored_port: EgressIgnoredPortOpt = None,
+    ecs_config_uri: EcsConfigUriOpt = None,
+    watch: WatchOpt = False,
 ) -> None:
     """Check, then compile every virtual node and gateway into an Envoy v3 static bootstrap under --out.
 
@@ -120,6 +160,8 @@ def build(
     Every build option can also be set under `build:` in .meshlint.yaml; a flag given here wins.
 
     Example: meshlint build mesh/ --out envoy/ --tracing xray --resolve color.shop.local=10.0.0.12
+    Live updates: meshlint build mesh/ --out envoy/ --xds --watch (Envoy runs from envoy/<mesh>/virtual-nodes/
+    <node>/bootstrap.json; each saved change to mesh/ reaches it without a restart).
     """
     from meshlint import api
     from meshlint.emit.writer import OutputError
@@ -129,21 +171,37 @@ def build(
                                 "tracing-address": tracing_address, "stats-sink": stats_sink,
                                 "stats-sink-address": stats_sink_address, "no-stats-tags": no_stats_tags or None,
                                 "resolve": resolve, "cert-map": cert_map, "ca-map": ca_map, "sds-socket": sds_socket,
-                                "appmesh-defaults": appmesh_defaults}
-    try:
-        found = settings(config, select, ignore, entry_point, paths, exclude)
-        options = api.compile_options(found, _build_flags(flags))
-        result = api.build(paths or ["."], out, found, options, verbose=verbose,
-                           inputs=input_options(parameter, substitute_env, env_file, name_fragment),
-                           check_only=check_only)
-    except (UsageError, OutputError) as err:
-        raise fail(str(err)) from None
-    print(_build_report(result, out, format), end="", flush=True)
-    if result.drift is not None:
-        _drift_notes(result.drift, out, paths or ["."])
-        raise typer.Exit(1 if result.drift else 0)
-    _build_notes(result, out)
-    raise typer.Exit(0 if result.written is not None else 1)
+                                "appmesh-defaults": appmesh_defaults, "xds": xds or None,
+                                "xds-directory": xds_directory, "emit": emit, "envoy-image": envoy_image,
+                                "init-image": init_image, "egress-ignored-ip": egress_ignored_ip,
+                                "egress-ignored-port": egress_ignored_port, "ecs-config-uri": ecs_config_uri}
+    if watch and check_only:
+        raise fail("--watch and --check do not go together")
+
+    def once() -> int:
+        try:
+            found = settings(config, select, ignore, entry_point, paths, exclude)
+            options = api.compile_options(found, _build_flags(flags))
+            result = api.build(paths or ["."], out, found, options, verbose=verbose,
+                               inputs=input_options(parameter, substitute_env, env_file, name_fragment),
+                               check_only=check_only)
+        except (UsageError, OutputError) as err:
+            if not watch:
+                raise fail(str(err)) from None
+            print(f"meshlint: {err}", file=sys.stderr, flush=True)
+            return 2
+        print(_build_report(result, out, format), end="", flush=True)
+        if result.drift is not None:
+            _drift_notes(result.drift, out, paths or ["."])
+            return 1 if result.drift else 0
+        _build_notes(result, out)
+        return 0 if result.written is not None else 1
+
+    if watch:
+        from meshlint.cli.watch import watch as watch_inputs
+
+        watch_inputs(once, paths or ["."], out, config)
+    raise typer.Exit(once())
 
 
 def _drift_notes(drift: list[str], out: Path, paths: list[str]) -> None:

@@ -138,6 +138,7 @@ class Upstream:
     name: str
     port: int
     health_status: int = 200
+    ip: str = APP_IP  # another loopback IP lets several apps share a port (targets of one route must)
     attempts: Counter[str] = field(default_factory=Counter)
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, host)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -172,7 +173,7 @@ class Upstream:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = _QuietServer((APP_IP, self.port), Handler)
+        server = _QuietServer((assert_loopback(self.ip), self.port), Handler)
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                          name=f"upstream-{self.name}", daemon=True).start()

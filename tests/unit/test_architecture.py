@@ -23,6 +23,7 @@ ALLOWED = {
     "analyze": {"diagnostics", "model", "catalogue", "config", "load", "unknowns", "kinds"},
     "compile": {"diagnostics", "model", "unknowns"},
     "emit": {"diagnostics", "compile"},
+    "deploy": {"compile"},
 }
 MODULES = sorted((REPO / "meshlint").rglob("*.py"))
 

@@ -9,7 +9,7 @@ be compiled statically becomes a `not-compilable` finding.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring  # the C escaper when available
 from pathlib import PurePosixPath
 from typing import Any
@@ -22,16 +22,24 @@ from meshlint.compile.envoy.names import GATEWAY_KIND, NODE_KIND, artifact_path,
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.diagnostics import Finding
 
-__all__ = ["RULE", "CompileOptions", "compile_envoy", "compile_findings", "render", "safe_component"]
+__all__ = ["RULE", "CompileOptions", "compile_envoy", "compile_findings", "compile_proxies", "render",
+           "safe_component"]
 
 
 def compile_envoy(mesh: ValidatedMesh, options: CompileOptions | None = None) -> CompileResult:
     """Every virtual node and virtual gateway of the model -> `<mesh>/virtual-nodes/<node>.json` /
     `<mesh>/virtual-gateways/<gw>.json`, sorted by path; findings sorted and without repeats."""
+    return compile_proxies(mesh, options, lambda path, document: [Artifact(path, render(document))])
+
+
+def compile_proxies(mesh: ValidatedMesh, options: CompileOptions | None,
+                    emit: Callable[[PurePosixPath, Json], Iterable[Artifact]]) -> CompileResult:
+    """Each proxy's static bootstrap (and the path `compile_envoy` gives it) through `emit`, which turns it
+    into artifacts (the bootstrap itself, xDS files, deployment manifests); sorted by path."""
     ctx = Ctx(mesh.model, mesh.graph, options or CompileOptions())
     # each bootstrap is serialised as soon as it is built: holding every document until the end tripled
     # the peak memory of a large build
-    artifacts = sorted((Artifact(path, render(document)) for path, document in _documents(ctx)),
+    artifacts = sorted((a for path, document in _documents(ctx) for a in emit(path, document)),
                        key=lambda a: a.path)
     return CompileResult(artifacts=artifacts, findings=unique_findings(ctx.findings))
 

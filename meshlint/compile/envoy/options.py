@@ -24,6 +24,14 @@ APPMESH_DEFAULTS_CHOICES: tuple[str, ...] = ("2020-07", "legacy")
 DEFAULT_TRACING_ADDRESS = {"xray": "127.0.0.1:2000", "zipkin": "127.0.0.1:9411",
                            "opentelemetry": "127.0.0.1:4317"}
 DEFAULT_STATS_SINK_ADDRESS = "127.0.0.1:8125"
+EMIT_CHOICES: tuple[str, ...] = ("kubernetes", "ecs")
+# The Envoy meshlint validates against; App Mesh's route manager image (its init container on EKS) has the
+# sh and iptables the interception script needs; ECS's and EC2's metadata addresses bypass Envoy, as in
+# App Mesh's examples and proxyConfiguration.
+DEFAULT_ENVOY_IMAGE = "envoyproxy/envoy:v1.40.0"
+DEFAULT_INIT_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-proxy-route-manager:v7-prod"
+DEFAULT_EGRESS_IGNORED_IPS: tuple[str, ...] = ("169.254.169.254", "169.254.170.2")
+DEFAULT_ECS_CONFIG_URI = "s3://meshlint-envoy-config"
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,22 @@ class CompileOptions:
     """Prefix for every certificate path taken from the mesh spec (`/certs/a.pem` -> `<prefix>/certs/a.pem`)."""
     dns_trailing_dot: bool = True
     """Write DNS endpoint hostnames as FQDNs with a trailing dot, as App Mesh did (no search-domain expansion)."""
+    xds: bool = False
+    """Write file-based xDS (a bootstrap reading LDS/CDS/RDS files Envoy watches) instead of static bootstraps."""
+    xds_directory: str | None = None
+    """Absolute folder Envoy reads the xDS files from; None = each proxy's own folder in the build output."""
+    emit: tuple[str, ...] = ()
+    """Deployment manifests to write beside the bootstraps: `kubernetes`, `ecs`."""
+    envoy_image: str = DEFAULT_ENVOY_IMAGE
+    """Envoy container image of the generated Kubernetes and ECS manifests."""
+    init_image: str = DEFAULT_INIT_IMAGE
+    """Kubernetes init container image that installs the traffic interception (needs sh and iptables)."""
+    egress_ignored_ips: tuple[str, ...] = DEFAULT_EGRESS_IGNORED_IPS
+    """Outbound traffic to these IPs (or CIDRs) bypasses Envoy (App Mesh EgressIgnoredIPs)."""
+    egress_ignored_ports: tuple[int, ...] = ()
+    """Outbound traffic to these ports bypasses Envoy (App Mesh EgressIgnoredPorts; 22 always does)."""
+    ecs_config_uri: str = DEFAULT_ECS_CONFIG_URI
+    """S3 prefix the ECS config container copies each proxy's files from (`<uri>/<mesh>/<kind>/<name>/`)."""
 
     def __post_init__(self) -> None:
         _choice("tracing", self.tracing, TRACING_CHOICES)
@@ -92,6 +116,25 @@ class CompileOptions:
                 raise ValueError(f"cert_map[{arn!r}] must be (certificate chain file, private key file)")
         self.tracer_endpoint()
         self.stats_endpoint()
+        self._check_deployment()
+
+    def _check_deployment(self) -> None:
+        for value in self.emit:
+            _choice("emit", value, EMIT_CHOICES)
+        if self.xds_directory is not None and not self.xds_directory.startswith("/"):
+            raise ValueError(f"xds_directory must be an absolute path, got {self.xds_directory!r}")
+        for ip in self.egress_ignored_ips:
+            try:
+                ipaddress.ip_network(ip, strict=False)
+            except ValueError:
+                raise ValueError(f"egress_ignored_ips: {ip!r} is not an IP address or CIDR") from None
+        for port in self.egress_ignored_ports:
+            _port("egress_ignored_ports", port)
+        for name in ("envoy_image", "init_image"):
+            if not getattr(self, name) or any(c.isspace() for c in getattr(self, name)):
+                raise ValueError(f"{name} must be an image reference without spaces")
+        if not self.ecs_config_uri.startswith("s3://") or any(c.isspace() for c in self.ecs_config_uri):
+            raise ValueError(f"ecs_config_uri must be an s3:// URI, got {self.ecs_config_uri!r}")
 
     def tracer_endpoint(self) -> tuple[str, int] | None:
         """(host, port) of the tracer, or None without tracing."""
