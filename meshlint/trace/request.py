@@ -1,0 +1,142 @@
+"""The request to trace, from curl-like options: the URL, `-X`, `-H 'K: V'`, `--grpc SERVICE/METHOD`.
+
+The path is normalised as the compiled connection managers do before routing (`normalize_path` and
+`merge_slashes`, design 4.1): dot segments resolved, repeated slashes merged; the query string is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from meshlint.model.matching import HttpRequest
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: header names and methods
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_DEFAULT_PORT = {"http": 80, "https": 443}
+
+
+class RequestError(ValueError):
+    """A request option that cannot be read (a usage error: the CLI exits 2 with the message)."""
+
+
+@dataclass(frozen=True)
+class TraceRequest:
+    """What the client sends: to `host:port` (the address it dials), with these Host, method, path and
+    headers. `tls`: the client itself speaks TLS (https://)."""
+
+    scheme: str
+    host: str
+    port: int
+    method: str
+    path: str  # normalised, with its query string
+    authority: str  # the Host header
+    headers: tuple[tuple[str, str], ...] = ()  # lower-case names, in order; Host excluded
+    grpc: bool = False
+    sent_path: str = ""  # the path as given, before normalisation
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.authority}{self.path}"
+
+    def http(self) -> HttpRequest:
+        """The route table's view: pseudo-headers plus the headers, repeated ones joined with `,`."""
+        joined: dict[str, str] = {":method": self.method, ":scheme": self.scheme, ":authority": self.authority,
+                                  ":path": self.path}
+        for name, value in self.headers:
+            joined[name] = f"{joined[name]},{value}" if name in joined else value
+        if self.grpc:
+            joined.setdefault("content-type", "application/grpc")
+        return HttpRequest(self.path, joined)
+
+    def header(self, name: str) -> str | None:
+        return self.http().header(name)
+
+    def with_changes(self, *, authority: str | None = None, path: str | None = None, scheme: str | None = None,
+                     port: int | None = None, add: tuple[tuple[str, str], ...] = (),
+                     remove: tuple[str, ...] = ()) -> TraceRequest:
+        """The request as the next hop receives it (a proxy's rewrites; added headers replace earlier ones)."""
+        names = {n for n, _ in add} | set(remove)
+        return replace(self, authority=self.authority if authority is None else authority,
+                       path=self.path if path is None else path, scheme=scheme or self.scheme,
+                       port=port or self.port, headers=tuple((n, v) for n, v in self.headers if n not in names) + add)
+
+
+def parse_request(url: str, method: str | None = None, headers: list[str] | None = None,
+                  grpc: str | None = None) -> TraceRequest:
+    """The options as given on the command line; RequestError says what is wrong with one."""
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORT or not parts.hostname:
+        raise RequestError(f"--url {url!r}: expected http://HOST[:PORT]/PATH (or https://)")
+    try:
+        port = parts.port or _DEFAULT_PORT[parts.scheme]
+    except ValueError:
+        raise RequestError(f"--url {url!r}: the port is not a number from 1 to 65535") from None
+    host = parts.hostname
+    authority = parts.netloc.rpartition("@")[2]
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    pairs = [_header(h) for h in headers or ()]
+    for name, value in pairs:
+        if name == "host":
+            authority = value
+    pairs = [(n, v) for n, v in pairs if n != "host"]
+    is_grpc = grpc is not None
+    if grpc is not None:
+        path = _grpc_path(grpc, path)
+        pairs = [*pairs, *(("content-type", "application/grpc"), ("te", "trailers"))]
+    verb = method or ("POST" if is_grpc else "GET")
+    if not _TOKEN.fullmatch(verb):
+        raise RequestError(f"-X {verb!r}: not an HTTP method")
+    return TraceRequest(parts.scheme, host, port, verb, normalise_path(path), authority, tuple(pairs), is_grpc,
+                        sent_path=path)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not _TOKEN.fullmatch(name):
+        raise RequestError(f"-H {text!r}: expected 'Name: value'")
+    value = value.strip(" \t")
+    if _BAD_VALUE.search(value):
+        raise RequestError(f"-H {text!r}: the value holds a control character")
+    return name.lower(), value
+
+
+def _grpc_path(text: str, url_path: str) -> str:
+    service, sep, method = text.partition("/")
+    if not sep or not service or not method or "/" in method:
+        raise RequestError(f"--grpc {text!r}: expected SERVICE/METHOD, e.g. shop.Payments/Charge")
+    if url_path not in ("/", ""):
+        raise RequestError(f"--grpc sets the path (/{service}/{method}); give --url without one")
+    return f"/{service}/{method}"
+
+
+def normalise_path(path: str) -> str:
+    """RFC 3986 dot segments resolved and repeated slashes merged, on the path before `?` (Envoy's
+    normalize_path + merge_slashes; escaped slashes are left alone)."""
+    raw, sep, query = path.partition("?")
+    out: list[str] = []
+    segments = raw.split("/")
+    for i, segment in enumerate(segments[1:] if raw.startswith("/") else segments):
+        last = i == len(segments) - (2 if raw.startswith("/") else 1)
+        dot = segment.replace("%2e", ".").replace("%2E", ".")
+        if dot == ".":
+            if last:
+                out.append("")
+            continue
+        if dot == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(segment)
+    merged = "/" + "/".join(out)
+    merged = re.sub("/{2,}", "/", merged)
+    return merged + (sep + query if sep else "")

@@ -1,0 +1,315 @@
+"""Follow one request through the Envoys meshlint compiles, hop by hop.
+
+Each proxy on the way is compiled in memory by the compiler's own generators (the same model, the same route
+order, the same placement of services on ports); its listeners, virtual hosts and routes are then read the
+way Envoy reads them (trace/envoy.py). Only the names that explain a decision come from the model: which
+App Mesh route a compiled route is, its priority, and why one route comes before another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from meshlint.compile.envoy.bootstrap import gateway_bootstrap, node_bootstrap
+from meshlint.compile.envoy.context import Ctx
+from meshlint.compile.envoy.envoy_json import Json
+from meshlint.compile.envoy.names import VIRTUAL_SERVICE_HEADER, egress_cluster
+from meshlint.diagnostics import ResourceRef
+from meshlint.model.entities import GatewayRoute, VirtualGateway, VirtualNode, VirtualRouter
+from meshlint.model.graph import gateway_route_target
+from meshlint.model.routing import AnyRoute, order_reason
+from meshlint.trace import describe
+from meshlint.trace.envoy import (
+    RouteResult,
+    clusters,
+    evaluate,
+    listener_port,
+    listeners,
+    network_filter,
+    rewritten,
+    select_chain,
+    select_vhost,
+    weighted,
+    winner,
+)
+from meshlint.trace.hints import no_chain, no_route, no_vhost
+from meshlint.trace.request import TraceRequest
+from meshlint.trace.result import Drop, Hop, Ingress, Outcome, Policy, RouteLine, Target
+
+
+@dataclass
+class Tracer:
+    """The compiler's context plus the bootstraps compiled so far (each proxy once)."""
+
+    ctx: Ctx
+    seen: set[ResourceRef] = field(default_factory=set)  # the resources on the path, for check's findings
+    _documents: dict[tuple[str, str, str], Json] = field(default_factory=dict)
+    _targets: dict[str, dict[str, tuple[VirtualNode, int]]] = field(default_factory=dict)
+
+    def node(self, node: VirtualNode) -> Json:
+        key = ("node", node.mesh, node.name)
+        if key not in self._documents:
+            self._documents[key] = node_bootstrap(self.ctx, node)
+        return self._documents[key]
+
+    def gateway(self, gateway: VirtualGateway) -> Json:
+        key = ("gateway", gateway.mesh, gateway.name)
+        if key not in self._documents:
+            self._documents[key] = gateway_bootstrap(self.ctx, gateway)
+        return self._documents[key]
+
+    def target(self, mesh: str, cluster: str) -> tuple[VirtualNode, int] | None:
+        """The virtual node and listener index behind an egress cluster (names are keyed by node + port)."""
+        if mesh not in self._targets:
+            index: dict[str, tuple[VirtualNode, int]] = {}
+            for (node_mesh, _), node in sorted(self.ctx.model.nodes.items()):
+                for i, lst in enumerate(node.spec.listeners or ()) if node_mesh == mesh else ():
+                    pm = lst.port_mapping
+                    index.setdefault(egress_cluster(mesh, node.name, pm.protocol, pm.port), (node, i))
+            self._targets[mesh] = index
+        return self._targets[mesh].get(cluster)
+
+
+# ---- from a virtual node ------------------------------------------------------------------------------
+def from_node(tracer: Tracer, node: VirtualNode, request: TraceRequest) -> tuple[list[Hop], Outcome]:
+    boot = tracer.node(node)
+    egress = listeners(boot, "OUTBOUND")[0]
+    hop = egress_hop(tracer, f"virtual node {node.name}", node.mesh, boot, egress, request, request.port)
+    return [hop], outcome(hop)
+
+
+def from_gateway(tracer: Tracer, gateway: VirtualGateway, request: TraceRequest) -> tuple[list[Hop], Outcome]:
+    """Hop 1: the gateway listener and gateway routes (rewrites); hop 2: its egress, like a node's."""
+    boot = tracer.gateway(gateway)
+    proxy = f"virtual gateway {gateway.name}"
+    inbound = [lst for lst in listeners(boot, "INBOUND") if listener_port(lst) == request.port]
+    if not inbound:
+        ports = ", ".join(str(listener_port(lst)) for lst in listeners(boot, "INBOUND")) or "no port"
+        drop = Drop(None, f"the gateway does not listen on port {request.port} (it listens on {ports}): the "
+                    "connection is refused", f"send the request to one of the gateway's listener ports ({ports})")
+        hop = Hop(proxy, "(none)", request.port, request, drop=drop)
+        return [hop], Outcome(drop=drop)
+    listener = inbound[0]
+    chain = select_chain(listener, request.port, request.tls, request.host if request.tls else None)
+    first = Hop(proxy, listener["name"], request.port, request)
+    if chain is None:
+        return _stopped(first, Drop(None, f"no filter chain on port {request.port}: the connection is closed"))
+    tls_drop = _client_tls_mismatch(chain, request)
+    if tls_drop is not None:
+        return _stopped(first, tls_drop, chain["name"])
+    _, fields = network_filter(chain)
+    hop1 = _http_hop(tracer, first, chain, fields, gateway.mesh, boot, gateway)
+    if hop1.drop is not None or not hop1.targets:
+        return [hop1], outcome(hop1)
+    egress = listeners(boot, "OUTBOUND")[0]
+    port = listener_port(egress)
+    inner = (hop1.sent or request).with_changes(scheme="http", port=port)  # the self-redirect hop: plain HTTP
+    hop2 = egress_hop(tracer, f"{proxy} (egress)", gateway.mesh, boot, egress, inner, port)
+    return [hop1, hop2], outcome(hop2)
+
+
+def _stopped(hop: Hop, drop: Drop, chain: str | None = None) -> tuple[list[Hop], Outcome]:
+    stopped = Hop(hop.proxy, hop.listener, hop.port, hop.request, chain=chain, drop=drop)
+    return [stopped], Outcome(drop=drop)
+
+
+def _client_tls_mismatch(chain: Json, request: TraceRequest) -> Drop | None:
+    if "transport_socket" in chain and not request.tls:
+        return Drop(None, f"the listener on port {request.port} requires TLS and the request is plain HTTP: the "
+                    "handshake fails", f"use https://{request.authority}{request.path}")
+    if "transport_socket" not in chain and request.tls:
+        return Drop(None, f"the listener on port {request.port} speaks plain HTTP and the request starts TLS: "
+                    "Envoy cannot read it", f"use http://{request.authority}{request.path}")
+    return None
+
+
+# ---- an egress listener (a node's, or a gateway's second hop) -----------------------------------------
+def egress_hop(tracer: Tracer, proxy: str, mesh: str, boot: Json, listener: Json, request: TraceRequest,
+               port: int) -> Hop:
+    hop = Hop(proxy, listener["name"], port, request)
+    chain = select_chain(listener, port, request.tls, request.host if request.tls else None)
+    if chain is None:
+        return replace(hop, drop=no_chain(tracer.ctx, mesh, boot, listener, request, port))
+    kind, fields = network_filter(chain)
+    if kind == "tcp":
+        targets = _targets(tracer, mesh, boot, weighted(fields), request)
+        return Hop(proxy, listener["name"], port, request, chain=chain["name"], targets=targets,
+                   policy=Policy(idle_timeout=fields.get("idle_timeout")),
+                   notes=("TCP proxy: the bytes are forwarded as they are, without HTTP routing",))
+    if request.tls:
+        return replace(hop, chain=chain["name"], drop=Drop(
+            None, f"the app starts TLS on port {port}, where the egress chain expects plain HTTP: Envoy cannot "
+            "read the request", "call the service with http://; the mesh adds TLS per the client policy"))
+    return _http_hop(tracer, replace(hop, chain=chain["name"]), chain, fields, mesh, boot, None)
+
+
+def _http_hop(tracer: Tracer, hop: Hop, chain: Json, fields: Json, mesh: str, boot: Json,
+              gateway: VirtualGateway | None) -> Hop:
+    """Virtual host by Host, then the first route that matches, then its targets."""
+    hop = replace(hop, chain=chain["name"])
+    table = fields["route_config"]
+    vhost = select_vhost(table, hop.request.authority)
+    if vhost is None:
+        return replace(hop, drop=no_vhost(tracer.ctx, mesh, table, hop.request, hop.port, gateway is not None))
+    hop = replace(hop, virtual_host=vhost["name"], domains=tuple(vhost["domains"]))
+    results = evaluate(vhost, hop.request)
+    taken = winner(results)
+    named = _named_routes(tracer, mesh, _service(vhost, taken), gateway)
+    service = _service(vhost, taken) if gateway is None else _gateway_target(named, taken)
+    provider = _provider(tracer, mesh, service) if gateway is None else None
+    tracer.seen.update(r.ref for r in named.values())
+    if service is not None:
+        tracer.seen.add(ResourceRef("VirtualService", mesh, service))
+    lines = tuple(_line(r, taken, named) for r in results)
+    hop = replace(hop, service=service, provider=provider, routes=lines)
+    if vhost["name"] == "allow_all":
+        hop = replace(hop, notes=("ALLOW_ALL: a Host the mesh does not know goes to the original destination",))
+    if taken is None:
+        return replace(hop, drop=no_route(vhost, service, provider, gateway is not None))
+    action: Json = taken.route.get("route", {})
+    sent = rewritten(taken.route, taken.match, hop.request)
+    policy = Policy(action.get("timeout"), action.get("idle_timeout"), describe.retry_text(action.get("retry_policy")),
+                    _rewrites(hop.request, sent))
+    targets = _targets(tracer, mesh, boot, weighted(action), sent)
+    return replace(hop, policy=policy, targets=targets, sent=sent)
+
+
+def _gateway_target(named: dict[str, AnyRoute], taken: RouteResult | None) -> str | None:
+    """The virtual service the taken gateway route sends to."""
+    groute = named.get(str(taken.route.get("name"))) if taken is not None else None
+    found = gateway_route_target(groute) if isinstance(groute, GatewayRoute) else None
+    return found[0].virtual_service.virtual_service_name if found is not None else None
+
+
+def _service(vhost: Json, taken: RouteResult | None) -> str | None:
+    """The virtual service a hop-2 / egress virtual host serves (`default_backend`: the header's value)."""
+    if vhost["name"] == "default_backend":
+        rules = [h for h in (taken.match.headers if taken else ()) if h.name == VIRTUAL_SERVICE_HEADER]
+        return rules[0].value if rules else None
+    return None if vhost["name"] == "allow_all" else str(vhost["name"])
+
+
+def _provider(tracer: Tracer, mesh: str, service: str | None) -> str | None:
+    found = tracer.ctx.graph.provider(mesh, service) if service else None
+    if found is not None:
+        tracer.seen.add(found.ref)
+    if isinstance(found, VirtualRouter):
+        return f"virtual router {found.name}"
+    if isinstance(found, VirtualNode):
+        return f"virtual node {found.name}"
+    return None
+
+
+def _named_routes(tracer: Tracer, mesh: str, service: str | None,
+                  gateway: VirtualGateway | None) -> dict[str, AnyRoute]:
+    graph = tracer.ctx.graph
+    if gateway is not None:
+        return {r.name: r for r in graph.routes_by_gateway.get((mesh, gateway.name), [])}
+    found = graph.provider(mesh, service) if service else None
+    if isinstance(found, VirtualRouter):
+        return {r.name: r for r in graph.routes_by_router.get((mesh, found.name), [])}
+    return {}
+
+
+def _line(result: RouteResult, taken: RouteResult | None, named: dict[str, AnyRoute]) -> RouteLine:
+    entity = named.get(str(result.route.get("name")))
+    name = entity.qualified_name if entity is not None else "(the provider node's route: every request)"
+    priority = entity.spec.priority if entity is not None else None
+    match = describe.match_text(result.match)
+    if taken is not None and result.index == taken.index:
+        return RouteLine(name, match, priority, "taken")
+    if not result.matched:
+        reason = "; ".join(m.describe() for m in result.misses)
+        return RouteLine(name, match, priority, "no match", reason, result.misses)
+    assert taken is not None  # a route that matches but was not taken comes after the one taken
+    first = named.get(str(taken.route.get("name")))
+    if first is not None and entity is not None and first is not entity:
+        reason = order_reason(first, entity)
+    elif first is not None and first is entity:  # a gateway prefix P: App Mesh's pair `P/` then `P`
+        reason = "the same gateway route with the trailing slash comes first"
+    else:
+        reason = "comes later in the route table"
+    return RouteLine(name, match, priority, "also matches", reason)
+
+
+def _rewrites(before: TraceRequest, after: TraceRequest) -> tuple[str, ...]:
+    out = []
+    if after.path != before.path:
+        out.append(f"path {before.path} -> {after.path}")
+    if after.authority != before.authority:
+        out.append(f"Host {before.authority} -> {after.authority}")
+    old = dict(before.headers)
+    out += [f"adds {name}: {value}" for name, value in after.headers if old.get(name) != value]
+    kept = {name for name, _ in after.headers}
+    out += [f"removes {name}" for name in old if name not in kept]
+    return tuple(out)
+
+
+# ---- targets and their listeners ----------------------------------------------------------------------
+def _targets(tracer: Tracer, mesh: str, boot: Json, pairs: list[tuple[str, int]],
+             request: TraceRequest) -> tuple[Target, ...]:
+    total = sum(weight for _, weight in pairs)
+    known = clusters(boot)
+    out = []
+    for name, weight in pairs:
+        percent = round(100.0 * weight / total, 2) if total else 0.0
+        cluster = known.get(name, {})
+        found = tracer.target(mesh, name)
+        if found is None:
+            out.append(Target(name, weight, percent, note=_other_cluster(cluster, request)))
+            continue
+        node, index = found
+        pm = (node.spec.listeners or ())[index].port_mapping
+        ingress = _ingress(tracer, node, pm.port, pm.protocol, cluster, request)
+        out.append(Target(name, weight, percent, node.name, pm.port, pm.protocol, describe.tls_kind(cluster),
+                          describe.client_tls_text(cluster), describe.resilience(cluster), ingress))
+    return tuple(out)
+
+
+def _other_cluster(cluster: Json, request: TraceRequest) -> str:
+    if cluster.get("type") == "ORIGINAL_DST":
+        return f"passthrough to the original destination {request.host}:{request.port}"
+    endpoints = cluster.get("load_assignment", {}).get("endpoints", [])
+    if endpoints:
+        address = endpoints[0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+        return f"to {address['address']}:{address['port_value']}"
+    return "a cluster without endpoints"
+
+
+def _ingress(tracer: Tracer, node: VirtualNode, port: int, protocol: str, cluster: Json,
+             request: TraceRequest) -> Ingress:
+    tracer.seen.add(node.ref)
+    boot = tracer.node(node)
+    inbound = listeners(boot, "INBOUND")
+    proxy = f"virtual node {node.name}"
+    client_tls = "transport_socket" in cluster
+    sni = cluster.get("transport_socket", {}).get("typed_config", {}).get("sni")
+    chain = select_chain(inbound[0], port, client_tls, sni) if inbound else None
+    if chain is None:
+        return Ingress(proxy, inbound[0]["name"] if inbound else "(none)", port, protocol, "-", "fails",
+                       f"the node has no ingress chain for port {port}", None, None, None, request)
+    ok, mode, why = describe.handshake(cluster, chain)
+    kind, fields = network_filter(chain)
+    timeout = idle = None
+    if kind == "hcm":
+        local = fields["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
+        timeout, idle, app_cluster = local.get("timeout"), local.get("idle_timeout"), local["cluster"]
+    else:
+        idle, app_cluster = fields.get("idle_timeout"), fields["cluster"]
+    return Ingress(proxy, inbound[0]["name"], port, protocol, mode, "ok" if ok else "fails", why, timeout, idle,
+                   _other_cluster(clusters(boot).get(app_cluster, {}), request).removeprefix("to "), request)
+
+
+def outcome(hop: Hop) -> Outcome:
+    """Where the requests of the last hop end, and with what share."""
+    if hop.drop is not None:
+        return Outcome(drop=hop.drop)
+    delivered: dict[str, float] = {}
+    failed: dict[str, float] = {}
+    for target in hop.targets:
+        where = target.node or (target.note or target.cluster)
+        if target.ingress is not None and not target.ingress.ok:
+            failed[where] = failed.get(where, 0.0) + target.percent
+        elif target.percent > 0:
+            delivered[where] = delivered.get(where, 0.0) + target.percent
+    return Outcome(delivered, failed)
