@@ -1,7 +1,7 @@
 """The request to trace, from curl-like options: the URL, `-X`, `-H 'K: V'`, `--grpc SERVICE/METHOD`.
 
-The path is normalised as the compiled connection managers do before routing (`normalize_path` and
-`merge_slashes`, design 4.1): dot segments resolved, repeated slashes merged; the query string is kept.
+Every HTTP connection manager on the way normalises the path before routing as the compiled ones are told
+to (`normalize_path`, `merge_slashes`, design 4.1): `normalise_path` does what they do.
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ class TraceRequest:
     host: str
     port: int
     method: str
-    path: str  # normalised, with its query string
+    path: str  # with its query string
     authority: str  # the Host header
     headers: tuple[tuple[str, str], ...] = ()  # lower-case names, in order; Host excluded
     grpc: bool = False
-    sent_path: str = ""  # the path as given, before normalisation
 
     @property
     def tls(self) -> bool:
@@ -74,9 +73,11 @@ def parse_request(url: str, method: str | None = None, headers: list[str] | None
     if parts.scheme not in _DEFAULT_PORT or not parts.hostname:
         raise RequestError(f"--url {url!r}: expected http://HOST[:PORT]/PATH (or https://)")
     try:
-        port = parts.port or _DEFAULT_PORT[parts.scheme]
+        port = _DEFAULT_PORT[parts.scheme] if parts.port is None else parts.port
     except ValueError:
-        raise RequestError(f"--url {url!r}: the port is not a number from 1 to 65535") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise RequestError(f"--url {url!r}: the port is not a number from 1 to 65535")
     host = parts.hostname
     authority = parts.netloc.rpartition("@")[2]
     path = parts.path or "/"
@@ -94,8 +95,7 @@ def parse_request(url: str, method: str | None = None, headers: list[str] | None
     verb = method or ("POST" if is_grpc else "GET")
     if not _TOKEN.fullmatch(verb):
         raise RequestError(f"-X {verb!r}: not an HTTP method")
-    return TraceRequest(parts.scheme, host, port, verb, normalise_path(path), authority, tuple(pairs), is_grpc,
-                        sent_path=path)
+    return TraceRequest(parts.scheme, host, port, verb, path, authority, tuple(pairs), is_grpc)
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -117,10 +117,13 @@ def _grpc_path(text: str, url_path: str) -> str:
     return f"/{service}/{method}"
 
 
-def normalise_path(path: str) -> str:
-    """RFC 3986 dot segments resolved and repeated slashes merged, on the path before `?` (Envoy's
-    normalize_path + merge_slashes; escaped slashes are left alone)."""
+def normalise_path(path: str, *, dots: bool = True, slashes: bool = True) -> str:
+    """RFC 3986 dot segments resolved (`dots`, Envoy's normalize_path), then repeated slashes merged
+    (`slashes`, merge_slashes), on the path before `?`; escaped slashes are left alone."""
     raw, sep, query = path.partition("?")
+    if not dots:
+        merged = re.sub("/{2,}", "/", raw) if slashes else raw
+        return merged + (sep + query if sep else "")
     out: list[str] = []
     segments = raw.split("/")
     for i, segment in enumerate(segments[1:] if raw.startswith("/") else segments):
@@ -138,5 +141,6 @@ def normalise_path(path: str) -> str:
             continue
         out.append(segment)
     merged = "/" + "/".join(out)
-    merged = re.sub("/{2,}", "/", merged)
+    if slashes:
+        merged = re.sub("/{2,}", "/", merged)
     return merged + (sep + query if sep else "")

@@ -33,7 +33,7 @@ from meshlint.trace.envoy import (
     winner,
 )
 from meshlint.trace.hints import no_chain, no_route, no_vhost
-from meshlint.trace.request import TraceRequest
+from meshlint.trace.request import TraceRequest, normalise_path
 from meshlint.trace.result import Drop, Hop, Ingress, Outcome, Policy, RouteLine, Target
 
 
@@ -145,8 +145,11 @@ def egress_hop(tracer: Tracer, proxy: str, mesh: str, boot: Json, listener: Json
 
 def _http_hop(tracer: Tracer, hop: Hop, chain: Json, fields: Json, mesh: str, boot: Json,
               gateway: VirtualGateway | None) -> Hop:
-    """Virtual host by Host, then the first route that matches, then its targets."""
-    hop = replace(hop, chain=chain["name"])
+    """The path as this connection manager normalises it, the virtual host by Host, then the first route
+    that matches, then its targets."""
+    path = normalise_path(hop.request.path, dots=bool(fields.get("normalize_path")),
+                          slashes=bool(fields.get("merge_slashes")))
+    hop = replace(hop, chain=chain["name"], request=hop.request.with_changes(path=path))
     table = fields["route_config"]
     vhost = select_vhost(table, hop.request.authority)
     if vhost is None:
