@@ -118,29 +118,29 @@ def _grpc_path(text: str, url_path: str) -> str:
 
 
 def normalise_path(path: str, *, dots: bool = True, slashes: bool = True) -> str:
-    """RFC 3986 dot segments resolved (`dots`, Envoy's normalize_path), then repeated slashes merged
-    (`slashes`, merge_slashes), on the path before `?`; escaped slashes are left alone."""
+    """Backslashes made slashes and RFC 3986 dot segments resolved (`dots`, Envoy's normalize_path: URL
+    canonicalisation as a browser does it), then repeated slashes merged (`slashes`, merge_slashes); on the
+    path before `?`. Escaped characters stay escaped (`%2F` and `%61` too)."""
     raw, sep, query = path.partition("?")
-    if not dots:
-        merged = re.sub("/{2,}", "/", raw) if slashes else raw
-        return merged + (sep + query if sep else "")
+    if dots:
+        raw = _resolve_dots(raw.replace("\\", "/"))
+    if slashes:
+        raw = re.sub("/{2,}", "/", raw)
+    return raw + (sep + query if sep else "")
+
+
+def _resolve_dots(raw: str) -> str:
+    """`.` and `..` segments (`%2e` spelled too) removed as RFC 3986 section 5.2.4 says."""
     out: list[str] = []
-    segments = raw.split("/")
-    for i, segment in enumerate(segments[1:] if raw.startswith("/") else segments):
-        last = i == len(segments) - (2 if raw.startswith("/") else 1)
+    segments = raw.removeprefix("/").split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
         dot = segment.replace("%2e", ".").replace("%2E", ".")
-        if dot == ".":
-            if last:
-                out.append("")
-            continue
-        if dot == "..":
-            if out:
+        if dot in (".", ".."):
+            if dot == ".." and out:
                 out.pop()
             if last:
                 out.append("")
             continue
         out.append(segment)
-    merged = "/" + "/".join(out)
-    if slashes:
-        merged = re.sub("/{2,}", "/", merged)
-    return merged + (sep + query if sep else "")
+    return "/" + "/".join(out)

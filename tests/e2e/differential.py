@@ -8,9 +8,10 @@ A `Scenario` is one mesh and the requests sent through it:
   headers (exact, prefix, suffix, regex, range, present; sometimes inverted), methods, query parameters,
   priorities (often equal, often absent), and one target at weight 100 (sometimes another at 0), so the
   answer is deterministic;
-* the node `front` whose backends are those services, and a virtual gateway with 1-4 gateway routes
-  (prefix with the default, a given or no prefix rewrite; exact path with or without a path rewrite; regex;
-  hostname exact or suffix; headers, method, query parameters; hostname rewrite on or off);
+* the node `front` whose backends are those services, and a virtual gateway with two listeners and 1-4
+  gateway routes (prefix with the default, a given or no prefix rewrite; exact path with or without a path
+  rewrite; regex; hostname exact or suffix; headers, method, query parameters; sometimes one listener's
+  port; hostname rewrite on or off);
 * requests to `front` and to the gateway, most built to satisfy one route and then sometimes broken in one
   place, the rest drawn from the same vocabularies; an unknown Host now and then.
 """
@@ -58,7 +59,7 @@ Doc = dict[str, Any]
 class Request:
     """One request of a scenario: to `front` (its app calling a service) or to the gateway."""
 
-    via: str  # "front" | "gateway"
+    via: str  # "front" | "gateway" | "gateway2" (the gateway's second listener)
     host: str
     path: str
     method: str = "GET"
@@ -69,6 +70,9 @@ class Request:
 class Scenario:
     docs: list[Doc] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # a failing example prints the mesh and the requests that disagreed
+        return f"Scenario({len(self.docs)} documents, {len(self.requests)} requests)"
 
     def yaml(self, ports: dict[str, int]) -> str:
         """The mesh with the module's ports filled in: `router`, `gateway` and one per node."""
@@ -120,6 +124,8 @@ def http_match(draw: st.DrawFn, *, gateway: bool = False) -> Doc:
         match["queryParameters"] = [
             {"name": p, **({"match": {"exact": draw(st.sampled_from(("1", "2", "x")))}} if draw(st.booleans())
                            else {})} for p in params]
+    if gateway and draw(st.integers(0, 3)) == 0:
+        match["port"] = draw(st.sampled_from(("$port:gateway", "$port:gateway2")))
     if gateway and draw(st.integers(0, 2)) == 0:
         match["hostname"] = draw(st.sampled_from(({"exact": "api.example.com"}, {"suffix": ".example.com"},
                                                   {"exact": "x.example.org"})))
@@ -226,7 +232,7 @@ def request(draw: st.DrawFn, via: str, matches: list[Doc], services: int) -> Req
 
 
 def _host(draw: st.DrawFn, via: str, match: Doc, services: int) -> str:
-    if via == "gateway":
+    if via != "front":
         wanted = match.get("hostname", {})
         if "exact" in wanted and draw(st.integers(0, 3)) > 0:
             return str(wanted["exact"]) + draw(st.sampled_from(("", ":8443")))
@@ -258,7 +264,8 @@ def _base(services: int) -> list[Doc]:
         docs.append({"meshName": MESH, "virtualRouterName": f"r{i}", "spec": {
             "listeners": [{"portMapping": {"port": "$port:router", "protocol": "http"}}]}})
     docs.append({"meshName": MESH, "virtualGatewayName": GATEWAY, "spec": {
-        "listeners": [{"portMapping": {"port": "$port:gateway", "protocol": "http"}}]}})
+        "listeners": [{"portMapping": {"port": f"$port:{name}", "protocol": "http"}}
+                      for name in ("gateway", "gateway2")]}})
     return docs
 
 
@@ -280,5 +287,17 @@ def scenarios(draw: st.DrawFn, front_requests: int = 8, gateway_requests: int = 
     docs += groutes
     gmatches = [g["spec"]["httpRoute"]["match"] for g in groutes]
     requests = [draw(request("front", matches, services)) for _ in range(front_requests)]
-    requests += [draw(request("gateway", gmatches, services)) for _ in range(gateway_requests)]
+    requests += [draw(request(draw(st.sampled_from(("gateway", "gateway2"))), gmatches, services))
+                 for _ in range(gateway_requests)]
     return Scenario(docs, requests)
+
+
+def fixed(routes: list[Doc], gateway_routes: tuple[Doc, ...] = (), requests: tuple[Request, ...] = ()) -> Scenario:
+    """A written scenario on the generated ones' base, with one service s0: the specs of router r0's routes
+    (route-0, route-1, ...) and of the gateway's routes (groute-0, ...)."""
+    docs = _base(1)
+    docs += [{"meshName": MESH, "virtualRouterName": "r0", "routeName": f"route-{i}", "spec": spec}
+             for i, spec in enumerate(routes)]
+    docs += [{"meshName": MESH, "virtualGatewayName": GATEWAY, "gatewayRouteName": f"groute-{i}", "spec": spec}
+             for i, spec in enumerate(gateway_routes)]
+    return Scenario(docs, list(requests))
