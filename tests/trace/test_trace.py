@@ -234,3 +234,89 @@ def test_text_and_json_reports() -> None:
     assert set(payload) == {"from", "request", "hops", "outcome", "findings"}
     assert payload["outcome"] == {"delivered": {"orders-v1": 90.0, "orders-v2": 10.0}, "failed": {}, "drop": None}
     assert [r["verdict"] for r in payload["hops"][0]["routes"]] == ["no match", "taken"]
+
+
+TCP_AND_HEADER_MODE = """\
+meshName: t
+spec: {}
+---
+meshName: t
+virtualNodeName: app
+spec:
+  backends: [{virtualService: {virtualServiceName: db.t.local}}]
+---
+meshName: t
+virtualServiceName: db.t.local
+spec: {provider: {virtualRouter: {virtualRouterName: db}}}
+---
+meshName: t
+virtualRouterName: db
+spec: {listeners: [{portMapping: {port: 5432, protocol: tcp}}]}
+---
+meshName: t
+virtualRouterName: db
+routeName: primary
+spec:
+  tcpRoute:
+    action: {weightedTargets: [{virtualNode: pg, weight: 3}, {virtualNode: pg-replica, weight: 1}]}
+    timeout: {idle: {unit: s, value: 60}}
+---
+meshName: t
+virtualNodeName: pg
+spec:
+  listeners: [{portMapping: {port: 5432, protocol: tcp}}]
+  serviceDiscovery: {dns: {hostname: pg.t.local}}
+---
+meshName: t
+virtualNodeName: pg-replica
+spec:
+  listeners: [{portMapping: {port: 5433, protocol: tcp}}]
+  serviceDiscovery: {dns: {hostname: replica.t.local}}
+---
+meshName: t
+virtualServiceName: web.t.local
+spec: {provider: {virtualNode: {virtualNodeName: web}}}
+---
+meshName: t
+virtualNodeName: web
+spec:
+  listeners: [{portMapping: {port: 8080, protocol: http}}]
+  serviceDiscovery: {dns: {hostname: web.t.local}}
+---
+meshName: t
+virtualGatewayName: edge
+spec: {listeners: [{portMapping: {port: 8443, protocol: http}}]}
+---
+meshName: t
+virtualGatewayName: edge
+gatewayRouteName: keep-host
+spec:
+  httpRoute:
+    match: {prefix: /web}
+    action:
+      target: {virtualService: {virtualServiceName: web.t.local}}
+      rewrite: {hostname: {defaultTargetHostname: DISABLED}}
+"""
+
+
+def test_tcp_backends_are_proxied_without_http_routing(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(TCP_AND_HEADER_MODE)
+    result = run("http://db.t.local:5432/", "app", (str(tmp_path),)).trace
+    hop, = result.hops
+    assert hop.chain == "egress_tcp_5432" and hop.routes == ()
+    assert hop.notes == ("TCP proxy: the bytes are forwarded as they are, without HTTP routing",)
+    assert hop.policy is not None and hop.policy.idle_timeout == "60s"
+    assert result.outcome.delivered == {"pg": 75.0, "pg-replica": 25.0}
+    assert [(t.node, t.ingress.port) for t in hop.targets if t.ingress] == [("pg-replica", 5433), ("pg", 5432)]
+
+
+def test_a_gateway_route_that_keeps_the_host_names_the_service_in_a_header(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(TCP_AND_HEADER_MODE)
+    first, second = run("http://shop.example.com:8443/web/cart", "gateway/edge", (str(tmp_path),)).trace.hops
+    assert first.policy is not None and first.policy.rewrites == (
+        "path /web/cart -> /cart", "adds x-app-mesh-virtual-service: web.t.local")
+    assert (second.virtual_host, second.service, second.request.authority) == (
+        "default_backend", "web.t.local", "shop.example.com:8443")
+    assert second.policy is not None and second.policy.rewrites == ("removes x-app-mesh-virtual-service",)
+    target, = second.targets
+    assert target.ingress is not None and target.ingress.request.header("x-app-mesh-virtual-service") is None
