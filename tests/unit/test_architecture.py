@@ -1,4 +1,4 @@
-"""Imports point one way: load -> normalize -> model -> analyze / compile -> emit; api wires; cli on top."""
+"""Imports point one way: load -> normalize -> model -> analyze / compile -> emit, trace; api wires; cli on top."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ALLOWED = {
     "analyze": {"diagnostics", "model", "catalogue", "config", "load", "unknowns", "kinds"},
     "compile": {"diagnostics", "model", "unknowns"},
     "emit": {"diagnostics", "compile"},
+    "trace": {"diagnostics", "model", "compile"},  # reads the proxies the compiler makes, as Envoy would
 }
 MODULES = sorted((REPO / "meshlint").rglob("*.py"))
 
