@@ -21,7 +21,6 @@ from meshlint.model.routing import AnyRoute, order_reason
 from meshlint.trace import describe
 from meshlint.trace.envoy import (
     RouteResult,
-    clusters,
     evaluate,
     listener_port,
     listeners,
@@ -34,7 +33,8 @@ from meshlint.trace.envoy import (
 )
 from meshlint.trace.hints import no_chain, no_route, no_vhost
 from meshlint.trace.request import TraceRequest, normalise_path
-from meshlint.trace.result import Drop, Hop, Ingress, Outcome, Policy, RouteLine, Target
+from meshlint.trace.result import Drop, Hop, Outcome, Policy, RouteLine
+from meshlint.trace.targets import outcome, weighted_targets
 
 
 @dataclass
@@ -99,6 +99,9 @@ def from_gateway(tracer: Tracer, gateway: VirtualGateway, request: TraceRequest)
         return _stopped(first, tls_drop, chain["name"])
     _, fields = network_filter(chain)
     hop1 = _http_hop(tracer, first, chain, fields, gateway.mesh, boot, gateway)
+    if chain.get("transport_socket", {}).get("typed_config", {}).get("require_client_certificate"):
+        hop1 = replace(hop1, notes=("mTLS: the client must present a certificate the listener's CA trusts",
+                                    *hop1.notes))
     if hop1.drop is not None or not hop1.targets:
         return [hop1], outcome(hop1)
     egress = listeners(boot, "OUTBOUND")[0]
@@ -132,8 +135,8 @@ def egress_hop(tracer: Tracer, proxy: str, mesh: str, boot: Json, listener: Json
         return replace(hop, drop=no_chain(tracer.ctx, mesh, boot, listener, request, port))
     kind, fields = network_filter(chain)
     if kind == "tcp":
-        targets = _targets(tracer, mesh, boot, weighted(fields), request)
-        return Hop(proxy, listener["name"], port, request, chain=chain["name"], targets=targets,
+        found = weighted_targets(tracer, mesh, boot, weighted(fields), request)
+        return Hop(proxy, listener["name"], port, request, chain=chain["name"], targets=found,
                    policy=Policy(idle_timeout=fields.get("idle_timeout")),
                    notes=("TCP proxy: the bytes are forwarded as they are, without HTTP routing",))
     if request.tls:
@@ -173,8 +176,8 @@ def _http_hop(tracer: Tracer, hop: Hop, chain: Json, fields: Json, mesh: str, bo
     sent = rewritten(taken.route, taken.match, hop.request)
     policy = Policy(action.get("timeout"), action.get("idle_timeout"), describe.retry_text(action.get("retry_policy")),
                     _rewrites(hop.request, sent))
-    targets = _targets(tracer, mesh, boot, weighted(action), sent)
-    return replace(hop, policy=policy, targets=targets, sent=sent)
+    found = weighted_targets(tracer, mesh, boot, weighted(action), sent)
+    return replace(hop, policy=policy, targets=found, sent=sent)
 
 
 def _gateway_target(named: dict[str, AnyRoute], taken: RouteResult | None) -> str | None:
@@ -246,73 +249,3 @@ def _rewrites(before: TraceRequest, after: TraceRequest) -> tuple[str, ...]:
     kept = {name for name, _ in after.headers}
     out += [f"removes {name}" for name in old if name not in kept]
     return tuple(out)
-
-
-# ---- targets and their listeners ----------------------------------------------------------------------
-def _targets(tracer: Tracer, mesh: str, boot: Json, pairs: list[tuple[str, int]],
-             request: TraceRequest) -> tuple[Target, ...]:
-    total = sum(weight for _, weight in pairs)
-    known = clusters(boot)
-    out = []
-    for name, weight in pairs:
-        percent = round(100.0 * weight / total, 2) if total else 0.0
-        cluster = known.get(name, {})
-        found = tracer.target(mesh, name)
-        if found is None:
-            out.append(Target(name, weight, percent, note=_other_cluster(cluster, request)))
-            continue
-        node, index = found
-        pm = (node.spec.listeners or ())[index].port_mapping
-        ingress = _ingress(tracer, node, pm.port, pm.protocol, cluster, request)
-        out.append(Target(name, weight, percent, node.name, pm.port, pm.protocol, describe.tls_kind(cluster),
-                          describe.client_tls_text(cluster), describe.resilience(cluster), ingress))
-    return tuple(out)
-
-
-def _other_cluster(cluster: Json, request: TraceRequest) -> str:
-    if cluster.get("type") == "ORIGINAL_DST":
-        return f"passthrough to the original destination {request.host}:{request.port}"
-    endpoints = cluster.get("load_assignment", {}).get("endpoints", [])
-    if endpoints:
-        address = endpoints[0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
-        return f"to {address['address']}:{address['port_value']}"
-    return "a cluster without endpoints"
-
-
-def _ingress(tracer: Tracer, node: VirtualNode, port: int, protocol: str, cluster: Json,
-             request: TraceRequest) -> Ingress:
-    tracer.seen.add(node.ref)
-    boot = tracer.node(node)
-    inbound = listeners(boot, "INBOUND")
-    proxy = f"virtual node {node.name}"
-    client_tls = "transport_socket" in cluster
-    sni = cluster.get("transport_socket", {}).get("typed_config", {}).get("sni")
-    chain = select_chain(inbound[0], port, client_tls, sni) if inbound else None
-    if chain is None:
-        return Ingress(proxy, inbound[0]["name"] if inbound else "(none)", port, protocol, "-", "fails",
-                       f"the node has no ingress chain for port {port}", None, None, None, request)
-    ok, mode, why = describe.handshake(cluster, chain)
-    kind, fields = network_filter(chain)
-    timeout = idle = None
-    if kind == "hcm":
-        local = fields["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
-        timeout, idle, app_cluster = local.get("timeout"), local.get("idle_timeout"), local["cluster"]
-    else:
-        idle, app_cluster = fields.get("idle_timeout"), fields["cluster"]
-    return Ingress(proxy, inbound[0]["name"], port, protocol, mode, "ok" if ok else "fails", why, timeout, idle,
-                   _other_cluster(clusters(boot).get(app_cluster, {}), request).removeprefix("to "), request)
-
-
-def outcome(hop: Hop) -> Outcome:
-    """Where the requests of the last hop end, and with what share."""
-    if hop.drop is not None:
-        return Outcome(drop=hop.drop)
-    delivered: dict[str, float] = {}
-    failed: dict[str, float] = {}
-    for target in hop.targets:
-        where = target.node or (target.note or target.cluster)
-        if target.ingress is not None and not target.ingress.ok:
-            failed[where] = failed.get(where, 0.0) + target.percent
-        elif target.percent > 0:
-            delivered[where] = delivered.get(where, 0.0) + target.percent
-    return Outcome(delivered, failed)
