@@ -118,29 +118,73 @@ def _grpc_path(text: str, url_path: str) -> str:
 
 
 def normalise_path(path: str, *, dots: bool = True, slashes: bool = True) -> str:
-    """Backslashes made slashes and RFC 3986 dot segments resolved (`dots`, Envoy's normalize_path: URL
-    canonicalisation as a browser does it), then repeated slashes merged (`slashes`, merge_slashes); on the
-    path before `?`. Escaped characters stay escaped (`%2F` and `%61` too)."""
+    """The path as a connection manager routes it: canonicalised (`dots`: Envoy's normalize_path), then
+    repeated slashes merged (`slashes`: merge_slashes); the query string is left alone."""
     raw, sep, query = path.partition("?")
     if dots:
-        raw = _resolve_dots(raw.replace("\\", "/"))
+        raw = canonical_path(raw)
     if slashes:
         raw = re.sub("/{2,}", "/", raw)
     return raw + (sep + query if sep else "")
 
 
-def _resolve_dots(raw: str) -> str:
-    """`.` and `..` segments (`%2e` spelled too) removed as RFC 3986 section 5.2.4 says."""
-    out: list[str] = []
-    segments = raw.removeprefix("/").split("/")
-    for i, segment in enumerate(segments):
-        last = i == len(segments) - 1
-        dot = segment.replace("%2e", ".").replace("%2E", ".")
-        if dot in (".", ".."):
-            if dot == ".." and out:
-                out.pop()
-            if last:
-                out.append("")
+# What normalize_path does is Chromium's URL path canonicalisation (Envoy keeps a snapshot of it,
+# source/common/chromium_url/url_canon_path.cc): escapes of unreserved characters are decoded, other
+# escapes kept as written, a few characters escaped, backslashes made slashes, dot segments resolved.
+_UNESCAPE = frozenset(b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~")
+_ESCAPE = frozenset(b' "#<>?^`{|}\x7f') | frozenset(range(0x20)) | frozenset(range(0x80, 0x100))
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def canonical_path(raw: str) -> str:
+    data = raw.encode("utf-8")
+    out = bytearray(b"" if data.startswith((b"/", b"\\")) else b"/")
+    i = 0
+    while i < len(data):
+        dot = _dot_length(data, i)
+        if dot and out.endswith(b"/"):
+            i = _after_dot(data, i + dot, out)
             continue
-        out.append(segment)
-    return "/" + "/".join(out)
+        byte = data[i]
+        if dot:
+            out += b"."
+            i += dot
+            continue
+        if byte == 0x5C:  # backslash
+            out += b"/"
+        elif byte == 0x25 and i + 2 < len(data) and data[i + 1] in _HEX and data[i + 2] in _HEX:
+            value = int(data[i + 1:i + 3], 16)
+            out += bytes([value]) if value in _UNESCAPE else data[i:i + 3]
+            i += 2
+        elif byte in _ESCAPE:
+            out += f"%{byte:02X}".encode()
+        else:
+            out.append(byte)
+        i += 1
+    return out.decode("ascii")  # every other byte was escaped
+
+
+def _dot_length(data: bytes, i: int) -> int:
+    """1 for `.`, 3 for `%2e` / `%2E`, 0 for anything else."""
+    if data[i:i + 1] == b".":
+        return 1
+    return 3 if data[i:i + 3].lower() == b"%2e" else 0
+
+
+def _after_dot(data: bytes, i: int, out: bytearray) -> int:
+    """A dot right after a slash: `.` and `..` segments (followed by a slash or the end) are resolved;
+    anything else keeps the dot. Returns where to go on reading."""
+    if i == len(data) or data[i] in b"/\\":
+        return i + (1 if i < len(data) else 0)  # `.`: stay in this folder
+    second = _dot_length(data, i)
+    if second and (i + second == len(data) or data[i + second] in b"/\\"):
+        _up(out)
+        return i + second + (1 if i + second < len(data) else 0)
+    out += b"."
+    return i
+
+
+def _up(out: bytearray) -> None:
+    """Back to the slash before the last segment (never above the root); `out` ends with a slash."""
+    cut = out.rfind(b"/", 0, len(out) - 1)
+    del out[max(cut, 0) + 1:]

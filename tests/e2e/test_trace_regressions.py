@@ -41,6 +41,14 @@ REGRESSIONS = {
                 {"httpRoute": {"match": {"path": {"exact": "/c"}}, "action": _to("t0")}}],
         requests=(Request("front", "s0.diff.local", "/a\\b?q=2"), Request("front", "s0.diff.local", "/x\\..\\c"),
                   Request("gateway", "api.example.com", "/a\\b"))),
+    # normalize_path decodes escaped unreserved characters (`%61` is `a`, `%7e` is `~`) and keeps every other
+    # escape as written. Trace decoded none, and predicted a 404 where Envoy routed `/a/1`.
+    "escaped-unreserved-characters-are-decoded": fixed(
+        routes=[{"httpRoute": {"match": {"prefix": "/a/"}, "action": _to("t1")}},
+                {"httpRoute": {"match": {"path": {"exact": "/%2F"}}, "action": _to("t2")}},
+                {"httpRoute": {"match": {"path": {"regex": "/~.*"}}, "action": _to("t0")}}],
+        requests=(Request("front", "s0.diff.local", "/%61/1"), Request("front", "s0.diff.local", "/%2F"),
+                  Request("front", "s0.diff.local", "/%7E%78"), Request("front", "s0.diff.local", "/%2f"))),
 }
 
 

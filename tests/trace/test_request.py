@@ -15,7 +15,11 @@ from meshlint.trace.request import normalise_path, parse_request
     ("/a//../b", "/a/b"),  # dot segments first, then slashes merged (Envoy's order)
     ("/%2e%2e/x", "/x"),
     ("/a\\b", "/a/b"),  # found by the differential test: a backslash is a slash
-    ("/%61/%2F?q=a//b", "/%61/%2F?q=a//b"),  # escapes stay; the query is not touched
+    ("/%61/%7e/1", "/a/~/1"),  # found by the differential test: escaped unreserved characters are decoded
+    ("/%2f/%2F/%3a?q=%61//b", "/%2f/%2F/%3a?q=%61//b"),  # other escapes stay as written; the query is untouched
+    ("/a b/é", "/a%20b/%C3%A9"),
+    ("/x/%2e./y", "/y"),
+    ("/%zz/%4", "/%zz/%4"),  # not an escape: kept
 ])
 def test_paths_are_normalised_as_envoy_does(sent: str, routed: str) -> None:
     assert normalise_path(sent) == routed
