@@ -40,8 +40,9 @@ REGEXES: dict[str, tuple[str, ...]] = {
 }
 PATHS = ("/", "/a", "/a/", "/a/b", "/a/1", "/a/12", "/a/x", "/ab/c", "/api", "/api/", "/api/v1", "/api/v1/x",
          "/b", "/b/", "/b/x", "/c", "/x", "/A", "/a//b", "/a/./b", "/x/../a/1", "/api/v1/../x", "/%61/1",
-         "/a/%2e%2e/b/x", "/a%2Fb", "/a\\b", "/api/v1/.", "/a/1/")
-QUERIES = ("", "", "", "?q=1", "?v=2", "?q=x&v=2", "?q", "?q=2&q=1", "?v=1%202")
+         "/a/%2e%2e/b/x", "/a%2Fb", "/a\\b", "/api/v1/.", "/a/1/",
+         "/%41pi/v1", "/a/.%2e/b/x", "/%7e/x", "/b%2fx", "/a/%31")
+QUERIES = ("", "", "", "?q=1", "?v=2", "?q=x&v=2", "?q", "?q=2&q=1", "?v=1%202", "?q=%31", "?Q=1&q=2")
 HEADERS = ("x-a", "x-b")
 VALUES = ("1", "7", "42", "v1", "v2", "abc", "abcdef", "-3", " 5 ", "")
 STRING_KINDS: dict[str, tuple[str, ...]] = {
