@@ -160,13 +160,13 @@ def _http_hop(tracer: Tracer, hop: Hop, chain: Json, fields: Json, mesh: str, bo
     hop = replace(hop, virtual_host=vhost["name"], domains=tuple(vhost["domains"]))
     results = evaluate(vhost, hop.request)
     taken = winner(results)
-    named = _named_routes(tracer, mesh, _service(vhost, taken), gateway)
-    service = _service(vhost, taken) if gateway is None else _gateway_target(named, taken)
+    entities = [_entity(tracer, mesh, vhost, r, gateway) for r in results]
+    tracer.seen.update(e.ref for e in entities if e is not None)
+    service = _service(vhost, taken) if gateway is None else _gateway_target(entities, taken)
     provider = _provider(tracer, mesh, service) if gateway is None else None
-    tracer.seen.update(r.ref for r in named.values())
     if service is not None:
         tracer.seen.add(ResourceRef("VirtualService", mesh, service))
-    lines = tuple(_line(r, taken, named) for r in results)
+    lines = tuple(_line(r, taken, entities) for r in results)
     hop = replace(hop, service=service, provider=provider, routes=lines)
     if vhost["name"] == "allow_all":
         hop = replace(hop, notes=("ALLOW_ALL: a Host the mesh does not know goes to the original destination",))
@@ -180,9 +180,9 @@ def _http_hop(tracer: Tracer, hop: Hop, chain: Json, fields: Json, mesh: str, bo
     return replace(hop, policy=policy, targets=found, sent=sent)
 
 
-def _gateway_target(named: dict[str, AnyRoute], taken: RouteResult | None) -> str | None:
+def _gateway_target(entities: list[AnyRoute | None], taken: RouteResult | None) -> str | None:
     """The virtual service the taken gateway route sends to."""
-    groute = named.get(str(taken.route.get("name"))) if taken is not None else None
+    groute = entities[taken.index] if taken is not None else None
     found = gateway_route_target(groute) if isinstance(groute, GatewayRoute) else None
     return found[0].virtual_service.virtual_service_name if found is not None else None
 
@@ -199,26 +199,31 @@ def _provider(tracer: Tracer, mesh: str, service: str | None) -> str | None:
     found = tracer.ctx.graph.provider(mesh, service) if service else None
     if found is not None:
         tracer.seen.add(found.ref)
-    if isinstance(found, VirtualRouter):
+    if isinstance(found, VirtualRouter):  # its routes left out of the table are on the way too
+        tracer.seen.update(r.ref for r in tracer.ctx.graph.routes_by_router.get((mesh, found.name), []))
         return f"virtual router {found.name}"
     if isinstance(found, VirtualNode):
         return f"virtual node {found.name}"
     return None
 
 
-def _named_routes(tracer: Tracer, mesh: str, service: str | None,
-                  gateway: VirtualGateway | None) -> dict[str, AnyRoute]:
+def _entity(tracer: Tracer, mesh: str, vhost: Json, result: RouteResult,
+            gateway: VirtualGateway | None) -> AnyRoute | None:
+    """The App Mesh route a compiled route was made from: a gateway route of the gateway (hop 1), else a
+    route of the router that provides the virtual host's service (or, in `default_backend`, the service
+    the route's header names); None for the route App Mesh made for a node provider."""
     graph = tracer.ctx.graph
+    name = result.route.get("name")
     if gateway is not None:
-        return {r.name: r for r in graph.routes_by_gateway.get((mesh, gateway.name), [])}
-    found = graph.provider(mesh, service) if service else None
-    if isinstance(found, VirtualRouter):
-        return {r.name: r for r in graph.routes_by_router.get((mesh, found.name), [])}
-    return {}
+        return next((r for r in graph.routes_by_gateway.get((mesh, gateway.name), []) if r.name == name), None)
+    found = graph.provider(mesh, _service(vhost, result) or "")
+    if not isinstance(found, VirtualRouter):
+        return None
+    return next((r for r in graph.routes_by_router.get((mesh, found.name), []) if r.name == name), None)
 
 
-def _line(result: RouteResult, taken: RouteResult | None, named: dict[str, AnyRoute]) -> RouteLine:
-    entity = named.get(str(result.route.get("name")))
+def _line(result: RouteResult, taken: RouteResult | None, entities: list[AnyRoute | None]) -> RouteLine:
+    entity = entities[result.index]
     name = entity.qualified_name if entity is not None else "(the provider node's route: every request)"
     priority = entity.spec.priority if entity is not None else None
     match = describe.match_text(result.match)
@@ -228,7 +233,7 @@ def _line(result: RouteResult, taken: RouteResult | None, named: dict[str, AnyRo
         reason = "; ".join(m.describe() for m in result.misses)
         return RouteLine(name, match, priority, "no match", reason, result.misses)
     assert taken is not None  # a route that matches but was not taken comes after the one taken
-    first = named.get(str(taken.route.get("name")))
+    first = entities[taken.index]
     if first is not None and entity is not None and first is not entity:
         reason = order_reason(first, entity)
     elif first is not None and first is entity:  # a gateway prefix P: App Mesh's pair `P/` then `P`
