@@ -320,3 +320,11 @@ def test_a_gateway_route_that_keeps_the_host_names_the_service_in_a_header(tmp_p
     assert second.policy is not None and second.policy.rewrites == ("removes x-app-mesh-virtual-service",)
     target, = second.targets
     assert target.ingress is not None and target.ingress.request.header("x-app-mesh-virtual-service") is None
+
+
+def test_what_the_compiler_cannot_compile_on_the_path_is_listed(tmp_path: Path) -> None:
+    acm = "tls: {mode: STRICT, certificate: {acm: {certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x'}}}"
+    result = run("http://svc.m.local/api", "client", (routed(tmp_path, server_tls=acm),), method="POST")
+    assert "not-compilable" in {d.rule for d in result.findings}
+    ingress = result.trace.hops[0].targets[0].ingress
+    assert ingress is not None and (ingress.tls, ingress.handshake) == ("TLS", "ok")
