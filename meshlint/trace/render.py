@@ -81,7 +81,8 @@ def _route(line: RouteLine) -> str:
 
 
 def _policy(policy: Policy) -> str:
-    parts = [f"timeout {policy.timeout}" if policy.timeout and policy.timeout != "0s" else "no request timeout"]
+    parts = [] if policy.timeout is None else [
+        "no request timeout" if policy.timeout == "0s" else f"timeout {policy.timeout}"]
     if policy.idle_timeout:
         parts.append(f"idle timeout {policy.idle_timeout}")
     if policy.retry is not None or policy.timeout is not None:
