@@ -2,9 +2,10 @@
 configured decides it:
 
 * path: read without its query string, case-sensitively; a regex must match all of it;
-* headers: the value (repeated headers joined with `,`) against exact / prefix / suffix / full regex; `range`
-  is [start, end) on an integer value; `invert` negates the result, but an absent header matches only an
-  inverted "present" (Envoy's HeaderUtility::matchHeaders);
+* headers: the value against exact / prefix / suffix / full regex; `range` is [start, end) on an integer
+  value; a header sent several times matches when one of its values does (Envoy 1.40, measured: a comma
+  inside one value splits nothing); `invert` negates that result, but an absent header matches only an
+  inverted "present";
 * query parameters: the first value of the name, not percent-decoded (Envoy's parseQueryString).
 
 https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-headermatcher
@@ -26,18 +27,18 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """A request as a route table sees it: the (normalised) path with its query string, and the headers
-    with lower-case names, pseudo-headers (`:method`, `:scheme`, `:authority`) included, repeated headers
-    already joined with `,`."""
+    """A request as a route table sees it: the (normalised) path with its query string, and the values of
+    each header (lower-case names, pseudo-headers `:method`, `:scheme`, `:authority` included), in the order
+    sent."""
 
     path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, tuple[str, ...]]
 
     @property
     def path_only(self) -> str:
         return self.path.split("?", 1)[0]
 
-    def header(self, name: str) -> str | None:
+    def header(self, name: str) -> tuple[str, ...] | None:
         return self.headers.get(name.lower())
 
     def query_params(self) -> dict[str, str]:
@@ -57,16 +58,16 @@ class Miss:
 
     what: Literal["path", "header", "query"]
     wanted: str
-    got: str | None
+    got: tuple[str, ...] | None  # the request's value (a header's values), None: absent
 
     def describe(self) -> str:
         if self.what == "path":
-            return f"path {self.got!r} does not match {self.wanted}"
-        had = "absent" if self.got is None else repr(self.got)
+            return f"path {self.got[0] if self.got else ''!r} does not match {self.wanted}"
+        had = "absent" if self.got is None else ", ".join(repr(v) for v in self.got)
         return f"wants {self.wanted}, request has {had}"
 
-    def to_json(self) -> dict[str, str | None]:
-        return {"what": self.what, "wanted": self.wanted, "got": self.got}
+    def to_json(self) -> dict[str, object]:
+        return {"what": self.what, "wanted": self.wanted, "got": None if self.got is None else list(self.got)}
 
 
 def misses(match: RequestMatch, request: HttpRequest) -> list[Miss]:
@@ -74,17 +75,17 @@ def misses(match: RequestMatch, request: HttpRequest) -> list[Miss]:
     out: list[Miss] = []
     path = request.path_only
     if not path_matches(match.path, path):
-        out.append(Miss("path", match.path.describe(), path))
+        out.append(Miss("path", match.path.describe(), (path,)))
     for rule in match.headers:
-        value = request.header(rule.name)
-        if not header_matches(rule, value):
-            out.append(Miss("header", rule.describe(), value))
+        values = request.header(rule.name)
+        if not header_matches(rule, values):
+            out.append(Miss("header", rule.describe(), values))
     if match.query:
         params = request.query_params()
         for q in match.query:
             got = params.get(q.name)
             if got is None or (q.exact is not None and got != q.exact):
-                out.append(Miss("query", q.describe(), got))
+                out.append(Miss("query", q.describe(), None if got is None else (got,)))
     return out
 
 
@@ -111,23 +112,26 @@ def path_matches(rule: PathRule, path: str) -> bool:
     return full_match(rule.value, path)
 
 
-def header_matches(rule: HeaderRule, value: str | None) -> bool:
-    if value is None:
+def header_matches(rule: HeaderRule, values: tuple[str, ...] | None) -> bool:
+    """One of the header's values meets the condition (then `invert` negates); absent: only "not present"."""
+    if not values:
         return rule.kind == "present" and rule.invert
+    return any(_value_matches(rule, value) for value in values) != rule.invert
+
+
+def _value_matches(rule: HeaderRule, value: str) -> bool:
     if rule.kind == "present":
-        matched = True
-    elif rule.kind == "range":
+        return True
+    if rule.kind == "range":
         number = _int64(value)
-        matched = number is not None and rule.start <= number < rule.end
-    elif rule.kind == "exact":
-        matched = value == rule.value
-    elif rule.kind == "prefix":
-        matched = value.startswith(rule.value)
-    elif rule.kind == "suffix":
-        matched = value.endswith(rule.value)
-    else:
-        matched = full_match(rule.value, value)
-    return matched != rule.invert
+        return number is not None and rule.start <= number < rule.end
+    if rule.kind == "exact":
+        return value == rule.value
+    if rule.kind == "prefix":
+        return value.startswith(rule.value)
+    if rule.kind == "suffix":
+        return value.endswith(rule.value)
+    return full_match(rule.value, value)
 
 
 def _int64(text: str) -> int | None:

@@ -44,16 +44,14 @@ class TraceRequest:
         return f"{self.scheme}://{self.authority}{self.path}"
 
     def http(self) -> HttpRequest:
-        """The route table's view: pseudo-headers plus the headers, repeated ones joined with `,`."""
-        joined: dict[str, str] = {":method": self.method, ":scheme": self.scheme, ":authority": self.authority,
-                                  ":path": self.path}
+        """The route table's view: pseudo-headers plus the headers, each with its values in order."""
+        values: dict[str, tuple[str, ...]] = {":method": (self.method,), ":scheme": (self.scheme,),
+                                              ":authority": (self.authority,), ":path": (self.path,)}
         for name, value in self.headers:
-            joined[name] = f"{joined[name]},{value}" if name in joined else value
-        if self.grpc:
-            joined.setdefault("content-type", "application/grpc")
-        return HttpRequest(self.path, joined)
+            values[name] = (*values.get(name, ()), value)
+        return HttpRequest(self.path, values)
 
-    def header(self, name: str) -> str | None:
+    def header(self, name: str) -> tuple[str, ...] | None:
         return self.http().header(name)
 
     def with_changes(self, *, authority: str | None = None, path: str | None = None, scheme: str | None = None,

@@ -49,6 +49,18 @@ REGRESSIONS = {
                 {"httpRoute": {"match": {"path": {"regex": "/~.*"}}, "action": _to("t0")}}],
         requests=(Request("front", "s0.diff.local", "/%61/1"), Request("front", "s0.diff.local", "/%2F"),
                   Request("front", "s0.diff.local", "/%7E%78"), Request("front", "s0.diff.local", "/%2f"))),
+    # A header sent several times matches when one of its values does (Envoy 1.40); trace joined the values
+    # with commas, as older Envoys did, and predicted a 404 where `x-b: 1` and `x-b: 7` met `-?[0-9]+`.
+    "a-repeated-header-matches-on-any-value": fixed(
+        routes=[{"priority": 0, "httpRoute": {"match": {"prefix": "/", "headers": [
+                    {"name": "x-b", "match": {"exact": "1"}, "invert": True}]}, "action": _to("t0")}},
+                {"priority": 1, "httpRoute": {"match": {"prefix": "/", "headers": [
+                    {"name": "x-b", "match": {"regex": "-?[0-9]+"}}]}, "action": _to("t1")}},
+                {"priority": 2, "httpRoute": {"match": {"prefix": "/"}, "action": _to("t2")}}],
+        requests=(Request("front", "s0.diff.local", "/", headers=(("x-b", "1"), ("x-b", "7"))),
+                  Request("front", "s0.diff.local", "/", headers=(("x-b", "1,7"),)),
+                  Request("front", "s0.diff.local", "/", headers=(("x-b", "7"), ("x-b", "x"))),
+                  Request("front", "s0.diff.local", "/", headers=(("x-b", "1"), ("x-b", "1"))))),
 }
 
 
