@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from meshlint.emit.writer import WriteResult
     from meshlint.load.sources import SourceFile
     from meshlint.normalize import InputOptions
+    from meshlint.trace.request import TraceRequest
+    from meshlint.trace.result import Trace
 
 
 @dataclass(frozen=True)
@@ -248,3 +250,35 @@ def check_roots(roots: Sequence[tuple[str, Settings, Sequence[Path]]], *, verbos
     sources = {path: source for r in results for path, source in r.sources.items()}
     return replace(first, diagnostics=diagnostics, files=sum(r.files for r in results),
                    resources=sum(r.resources for r in results), sources=sources)
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    check: CheckResult
+    trace: Trace
+    findings: list[Diagnostic]  # check's findings, and what the compiler reported, on the request's path
+
+
+def trace(paths: Sequence[str], origin: str, request: TraceRequest, settings: Settings | None = None,
+          options: CompileOptions | None = None, *, inputs: InputOptions | None = None) -> TraceResult:
+    """Check `paths`, then follow `request` from `origin` (NODE, gateway/GATEWAY, MESH/NODE) through the
+    Envoys the compiler makes of them. Raises UsageError for bad paths or an unknown origin."""
+    from meshlint.analyze.engine import stamp_build
+    from meshlint.compile import ValidatedMesh
+    from meshlint.load.files import UsageError
+    from meshlint.trace import OriginError, resolve_origin
+    from meshlint.trace import trace as follow
+
+    settings = settings or Settings()
+    checked = check(paths, settings, inputs=inputs)
+    # Not validated: a trace is how a mesh with errors gets understood; the findings on the path say what
+    # build would refuse.
+    mesh = ValidatedMesh(checked.model, checked.graph)
+    try:
+        source = resolve_origin(mesh, origin)
+    except OriginError as err:
+        raise UsageError(str(err)) from None
+    traced = follow(mesh, source, request, options or compile_options(settings))
+    found = {*checked.diagnostics, *stamp_build(traced.findings, checked.sources, settings)}
+    on_path = sorted((d for d in found if d.resource in traced.on_path), key=lambda d: d.sort_key)
+    return TraceResult(checked, traced.trace, on_path)

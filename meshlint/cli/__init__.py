@@ -1,6 +1,6 @@
 """The command line: options in, an `api` call, a reporter, an exit code out.
 
-One module per command (check, build, graph, rules/explain); the options they share live in `options`,
+One module per command (check, build, graph, trace, rules/explain); the options they share live in `options`,
 the report renderers' dispatch in `report`. Exit codes: 0 nothing at or above --fail-on; 1 there is;
 2 usage error (bad option, missing path, unreadable config). Heavy modules are imported inside the commands
 so `--help` stays instant.
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from meshlint.cli import build, catalogue, check, graph
+from meshlint.cli import build, catalogue, check, graph, trace
 
 app = typer.Typer(
     name="meshlint",
@@ -47,6 +47,7 @@ app.command("build")(build.build)
 app.command("rules")(catalogue.rules)
 app.command("explain")(catalogue.explain)
 app.command("graph")(graph.graph)
+app.command("trace")(trace.trace)
 
 
 def main() -> None:

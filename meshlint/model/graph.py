@@ -24,12 +24,12 @@ from meshlint.model.entities import (
     VirtualRouter,
     VirtualService,
 )
-from meshlint.model.spec import GatewayRouteSpec, GatewayRouteTarget, RouteSpec, WeightedTarget
+from meshlint.model.routing import ROUTE_TYPE_ALIAS as ROUTE_TYPE_ALIAS  # re-exported: the kinds live there
+from meshlint.model.routing import ROUTE_TYPES as ROUTE_TYPES
+from meshlint.model.routing import route_order
+from meshlint.model.routing import route_type as route_type
+from meshlint.model.spec import GatewayRouteTarget, WeightedTarget
 from meshlint.unknowns import is_unknown
-
-ROUTE_TYPES = ("http_route", "http2_route", "grpc_route", "tcp_route")
-ROUTE_TYPE_ALIAS = {"http_route": "httpRoute", "http2_route": "http2Route", "grpc_route": "grpcRoute",
-                    "tcp_route": "tcpRoute"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +63,6 @@ def same_scope(one: Resource, other: Resource) -> bool:
     """Whether two resources of one mesh may be compared: always, unless the mesh name is a placeholder
     (`${MeshName}`), which unrelated templates share; then only resources of the same file."""
     return not has_placeholder(one.mesh) or one.origin.path == other.origin.path
-
-
-def route_type(spec: RouteSpec | GatewayRouteSpec) -> str | None:
-    """The attribute name of the route kind that is set (http_route, http2_route, grpc_route, tcp_route)."""
-    for name in ROUTE_TYPES:
-        if getattr(spec, name, None) is not None:
-            return name
-    return None
 
 
 def route_targets(route: Route) -> list[Target]:
@@ -118,8 +110,8 @@ class MeshGraph:
         by_gateway: dict[MeshKey, list[GatewayRoute]] = defaultdict(list)
         for (mesh, gateway, _), groute in model.gateway_routes.items():
             by_gateway[(mesh, gateway)].append(groute)
-        graph.routes_by_router = {k: sorted(v, key=_route_order) for k, v in by_router.items()}
-        graph.routes_by_gateway = {k: sorted(v, key=_route_order) for k, v in by_gateway.items()}
+        graph.routes_by_router = {k: sorted(v, key=route_order) for k, v in by_router.items()}
+        graph.routes_by_gateway = {k: sorted(v, key=route_order) for k, v in by_gateway.items()}
         graph.references = list(graph._collect_references())
         return graph
 
@@ -238,30 +230,6 @@ class MeshGraph:
             adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
             self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
         return self._cycles
-
-
-def _route_order(route: Route | GatewayRoute) -> tuple[int, int, int, str]:
-    """The order Envoy evaluates routes in (design 6.2): priority (none = 1001, after every prioritised
-    route), then the longer path, prefix or regex first, an exact path before a prefix before a regex of the
-    same length, then the name. App Mesh documented "longest prefix wins" for routes without priority; the
-    name only settles ties the configuration leaves open."""
-    priority = route.spec.priority
-    length, kind = _match_extent(route)
-    return (1001 if priority is None else priority, -length, kind, route.name)
-
-
-def _match_extent(route: Route | GatewayRoute) -> tuple[int, int]:
-    """(length of the path, prefix or regex as written, 0 exact path | 1 prefix | 2 regex); gRPC: service +
-    method. A regex counts its length too, so a catch-all prefix `/` never hides it."""
-    kind = route_type(route.spec)
-    match = getattr(getattr(route.spec, kind), "match", None) if kind is not None else None
-    if match is None or kind == "tcp_route":
-        return 0, 1
-    if kind == "grpc_route":
-        return len(match.service_name or "") + len(getattr(match, "method_name", None) or ""), 0
-    if match.path is not None:
-        return (len(match.path.exact), 0) if match.path.exact is not None else (len(match.path.regex or ""), 2)
-    return len(match.prefix or ""), 1
 
 
 def _tarjan(adjacency: dict[MeshKey, list[MeshKey]]) -> list[list[MeshKey]]:

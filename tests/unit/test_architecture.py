@@ -1,4 +1,4 @@
-"""Imports point one way: load -> normalize -> model -> analyze / compile -> emit; api wires; cli on top."""
+"""Imports point one way: load -> normalize -> model -> analyze / compile -> emit, trace; api wires; cli on top."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ ALLOWED = {
     "compile": {"diagnostics", "model", "unknowns"},
     "emit": {"diagnostics", "compile"},
     "deploy": {"compile"},
+    "trace": {"diagnostics", "model", "compile"},  # reads the proxies the compiler makes, as Envoy would
 }
 MODULES = sorted((REPO / "meshlint").rglob("*.py"))
 

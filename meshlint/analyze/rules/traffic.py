@@ -15,6 +15,8 @@ from meshlint.analyze.rules.routing import split_texts, weighted_routes
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import GatewayRoute, Route, VirtualNode, VirtualRouter
 from meshlint.model.graph import ROUTE_TYPE_ALIAS, has_placeholder, route_targets, route_type, same_scope
+from meshlint.model.routing import path_rule
+from meshlint.model.routing import spec_match as _match
 
 _PROTOCOL = {"http_route": "http", "http2_route": "http2", "grpc_route": "grpc", "tcp_route": "tcp"}
 
@@ -37,25 +39,14 @@ def weights_invalid(ctx: RuleContext) -> Iterator[Finding]:
 
 
 # ---- route matches --------------------------------------------------------------------------------
-def _match(route: Route | GatewayRoute) -> Any:
-    kind = route_type(route.spec)
-    return None if kind is None else getattr(getattr(route.spec, kind), "match", None)
-
-
 def _dump(value: Any) -> Any:
     return None if value is None else value.model_dump(by_alias=True, exclude_none=True)
 
 
 def _paths(match: Any) -> tuple[str, str] | None:
     """('prefix', p) | ('exact', p) | ('regex', r) of an http/http2 match; no path part means prefix '/'."""
-    if getattr(match, "prefix", None) is not None:
-        return "prefix", match.prefix
-    path = getattr(match, "path", None)
-    if path is not None and path.exact is not None:
-        return "exact", path.exact
-    if path is not None and path.regex is not None:
-        return "regex", path.regex
-    return None
+    rule = path_rule(match)
+    return None if rule is None else (rule.kind, rule.value)
 
 
 def _same_or_wider(first: Any, later: Any) -> bool:
