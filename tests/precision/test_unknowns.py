@@ -176,3 +176,13 @@ def test_a_config_naming_the_removed_rule_configures_its_successor(tmp_path: Pat
     assert settings.ignore == {"tls-handshake-fails"}
     assert parse_rule_names("mtls-client-cert-missing", list(catalogue.load())) == ["tls-handshake-fails"]
     assert catalogue.lookup("ML031") is catalogue.load()["tls-handshake-fails"]
+
+
+def test_a_proxy_of_a_mesh_of_unknown_name_is_said_to_carry_the_placeholder(tmp_path: Path) -> None:
+    from meshlint import api
+
+    (tmp_path / "stack.yaml").write_text(STACK.replace("!Ref Port", "8080"))
+    result = api.check([str(tmp_path)], compile=True)
+    found = [d for d in result.diagnostics if d.rule == "not-compilable"]
+    assert [d.message for d in found] == ["the mesh name of 'colorteller' is unknown offline (${MeshName}): its "
+                                         "bootstrap carries that placeholder in cluster names and stats tags"]

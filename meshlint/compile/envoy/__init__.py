@@ -21,6 +21,8 @@ from meshlint.compile.envoy.envoy_json import Json
 from meshlint.compile.envoy.names import GATEWAY_KIND, NODE_KIND, artifact_path, safe_component
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.diagnostics import Finding
+from meshlint.model.entities import Resource
+from meshlint.unknowns import is_unknown
 
 __all__ = ["RULE", "CompileOptions", "compile_envoy", "compile_findings", "compile_proxies", "render",
            "safe_component"]
@@ -54,9 +56,22 @@ def compile_findings(mesh: ValidatedMesh, options: CompileOptions | None = None)
 
 def _documents(ctx: Ctx) -> Iterator[tuple[PurePosixPath, Json]]:
     for (mesh_name, name), node in sorted(ctx.model.nodes.items()):
+        _unknown_mesh(ctx, node)
         yield artifact_path(mesh_name, NODE_KIND, name), node_bootstrap(ctx, node)
     for (mesh_name, name), gateway in sorted(ctx.model.gateways.items()):
+        _unknown_mesh(ctx, gateway)
         yield artifact_path(mesh_name, GATEWAY_KIND, name), gateway_bootstrap(ctx, gateway)
+
+
+def _unknown_mesh(ctx: Ctx, proxy: Resource) -> None:
+    """A mesh whose name is unknown offline: its proxies are built, but its name in their cluster names and
+    stats is the placeholder (meshlint.unknowns), which no deployed Envoy should carry."""
+    if is_unknown(proxy.mesh):
+        ctx.report(proxy, proxy.origin.pointer("meshName"),
+                   f"the mesh name of {proxy.name!r} is unknown offline ({proxy.mesh.split(' in ')[0]}): its "
+                   "bootstrap carries that placeholder in cluster names and stats tags",
+                   "give the value (--parameter NAME=VALUE, a Terraform variable, or --substitute-env) and build "
+                   "again")
 
 
 def render(document: Json) -> bytes:

@@ -29,6 +29,7 @@ from meshlint.compile.envoy.targets import TargetCluster
 from meshlint.compile.envoy.tls import Where
 from meshlint.model.entities import Resource, VirtualNode, client_tls
 from meshlint.model.spec import Backend
+from meshlint.unknowns import is_unknown
 
 PASSTHROUGH_IDLE = "3600s"  # Envoy's tcp_proxy default, written out
 
@@ -76,7 +77,7 @@ def plan_node_egress(ctx: Ctx, node: VirtualNode) -> EgressPlan:
         where = Where(node, path) if policy is not None else None
         pointer = node.spec_pointer("backends", index, "virtualService", "virtualServiceName")
         entries = service_entries(ctx, node.mesh, service)
-        if not entries:
+        if not entries and not is_unknown(service) and not is_unknown(node.mesh):  # unknown: said once, elsewhere
             ctx.report(node, pointer, f"backend {service!r} has no provider with a listener; nothing is "
                        "compiled for it (its requests find no route)",
                        "declare the virtual service with a provider that has listeners")
