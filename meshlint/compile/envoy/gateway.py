@@ -148,7 +148,10 @@ def _hop1(ctx: Ctx, proxy: Proxy, gateway: VirtualGateway, index: int, lst: Virt
         match_port = getattr(groute.spec, kind).match.port
         if match_port is None or match_port == port:
             generated.append(hop1_routes(groute, kind, cluster, plan.timeouts[groute.name]))
-    table = {"name": ingress_route_table(port), "virtual_hosts": hop1_vhosts(generated)}
+    # Envoy matches domains against Host as sent: without this, `*.example.org` misses `a.example.org:8088` and
+    # the request falls to the catch-all host (the port only matters for matching; Host is forwarded as is).
+    table = {"name": ingress_route_table(port), "virtual_hosts": hop1_vhosts(generated),
+             "ignore_port_in_host_matching": True}
     filters = [hcm(proxy, "ingress", table)]
     chains = tls_chains(ctx, chain_name("ingress", protocol, port), port, filters, lst.tls,
                         Where(gateway, ("listeners", index)))
@@ -171,10 +174,11 @@ def gateway_egress_listener(ctx: Ctx, proxy: Proxy, plan: GatewayPlan) -> Json:
 
 
 def _by_header(service: str, route: Json) -> Json:
-    """The service's own route, selected by the header and stripping it before the upstream sees it."""
+    """The service's own route, selected by the header. As in App Mesh's config dump, the header is removed
+    from the response, not from the request: the application behind the service receives it."""
     header = {"name": VIRTUAL_SERVICE_HEADER, "string_match": {"exact": service}}
     match = {**route["match"], "headers": [header, *route["match"].get("headers", [])]}
-    return {**route, "match": match, "request_headers_to_remove": [VIRTUAL_SERVICE_HEADER]}
+    return {**route, "match": match, "response_headers_to_remove": [VIRTUAL_SERVICE_HEADER]}
 
 
 def gateway_clusters(ctx: Ctx, gateway: VirtualGateway) -> list[Json]:
