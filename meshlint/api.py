@@ -181,7 +181,7 @@ def compile_options(settings: Settings, flags: Mapping[str, Any] | None = None) 
 
     Raises UsageError naming the flag or config key whose value CompileOptions rejects.
     """
-    from meshlint.compile.envoy.options import CompileOptions
+    from meshlint.compile.envoy.options import CompileOptions, OptionConflict
     from meshlint.config import BUILD_OPTIONS
     from meshlint.load.files import UsageError
 
@@ -192,6 +192,8 @@ def compile_options(settings: Settings, flags: Mapping[str, Any] | None = None) 
         for name, value in values.items():
             try:
                 CompileOptions(**{name: value})  # one at a time, so the message names the culprit
+            except OptionConflict:
+                pass  # judged with all the others below
             except ValueError as err:
                 raise UsageError(f"{origin}{flag_of.get(name, name)}: {err}") from None
             base = merged.get(name)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from meshlint.compile.envoy.appmesh_metrics import instrument_egress
 from meshlint.compile.envoy.clusters import egress_cluster, local_app_cluster, passthrough_cluster, sds_cluster
 from meshlint.compile.envoy.context import Ctx, Proxy
 from meshlint.compile.envoy.egress import EgressPlan, egress_listener, plan_node_egress
@@ -44,13 +45,15 @@ def node_bootstrap(ctx: Ctx, node: VirtualNode) -> Json:
     allow_all = ctx.egress_filter(node.mesh) == "ALLOW_ALL"
     ingress = node_ingress_listener(ctx, proxy, node)
     listeners = [] if ingress is None else [ingress]
-    listeners.append(egress_listener(ctx, proxy, node_bind(ctx, node), plan, allow_all))
+    services = sorted({str(v["name"]) for vhosts in plan.http.values() for v in vhosts})
+    egress = egress_listener(ctx, proxy, node_bind(ctx, node), plan, allow_all)
+    listeners.append(instrument_egress(egress, services) if ctx.options.appmesh_metrics else egress)
     clusters = [local_app_cluster(ctx, node, lst) for lst in _unique_ports(node)]
     clusters += _egress_clusters(ctx, plan)
     if allow_all:
         clusters.append(passthrough_cluster(ctx, allow_all_cluster(node.mesh)))
     clusters.append(passthrough_cluster(ctx, amazonaws_cluster(node.mesh)))
-    return _bootstrap(ctx, proxy, listeners, clusters)
+    return _bootstrap(ctx, proxy, listeners, clusters, services, _target_nodes(plan))
 
 
 def gateway_bootstrap(ctx: Ctx, gateway: VirtualGateway) -> Json:
@@ -59,7 +62,12 @@ def gateway_bootstrap(ctx: Ctx, gateway: VirtualGateway) -> Json:
     listeners = gateway_listeners(ctx, proxy, gateway, plan)
     listeners.append(gateway_egress_listener(ctx, proxy, plan))
     clusters = gateway_clusters(ctx, gateway) + _egress_clusters(ctx, plan.egress)
-    return _bootstrap(ctx, proxy, listeners, clusters)
+    services = sorted({*plan.by_host, *plan.by_header})
+    return _bootstrap(ctx, proxy, listeners, clusters, services, _target_nodes(plan.egress))
+
+
+def _target_nodes(plan: EgressPlan) -> list[str]:
+    return sorted({need.target.node.name for need in plan.clusters.values()})
 
 
 def _proxy(ctx: Ctx, mesh: str, name: str, kind: str, logs: tuple[Json, ...]) -> Proxy:
@@ -79,8 +87,10 @@ def _egress_clusters(ctx: Ctx, plan: EgressPlan) -> list[Json]:
             for _, need in sorted(plan.clusters.items())]
 
 
-def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json]) -> Json:
-    """The skeleton around the resources; the SDS cluster only when something refers to it."""
+def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json], services: list[str],
+               nodes: list[str]) -> Json:
+    """The skeleton around the resources; the SDS cluster only when something refers to it. `services` and
+    `nodes`: the targets the App Mesh metrics tags name."""
     opts = ctx.options
     if _refers_to_sds(listeners) or _refers_to_sds(clusters):
         clusters.append(sds_cluster(ctx))
@@ -99,7 +109,7 @@ def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Jso
             {"name": "admin_layer", "admin_layer": {}},
         ]},
     }
-    stats = stats_config(opts, proxy.mesh, proxy.name, proxy.kind)
+    stats = stats_config(opts, proxy.mesh, proxy.name, proxy.kind, services, nodes)
     if stats is not None:
         out["stats_config"] = stats
     sinks = stats_sinks(opts)
