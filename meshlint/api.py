@@ -126,6 +126,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     """
     from meshlint.compile import ValidatedMesh
     from meshlint.compile.envoy import compile_envoy
+    from meshlint.compile.metrics import compile_metrics
     from meshlint.emit import writer
 
     settings = settings or Settings()
@@ -134,8 +135,9 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
     mesh = ValidatedMesh(checked.model, checked.graph)
+    options = options or compile_options(settings)
     with paused_gc():
-        compiled = compile_envoy(mesh, options or compile_options(settings))
+        compiled = compile_envoy(mesh, options)
     checked = _with_build_findings(checked, compiled.findings, settings)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
@@ -143,10 +145,10 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
         from meshlint.compile.dot import compile_topology
         from meshlint.emit.drift import drift
 
-        return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts,
+        return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts, *compile_metrics(mesh, options),
                                                             *compile_topology(mesh, checked.diagnostics)]))
     warnings: list[str] = []
-    artifacts = [*compiled.artifacts, *_topology(mesh, checked.diagnostics, warnings)]
+    artifacts = [*compiled.artifacts, *compile_metrics(mesh, options), *_topology(mesh, checked.diagnostics, warnings)]
     return BuildResult(checked, writer.write_tree(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
 
 

@@ -58,6 +58,7 @@ def manifest(out: Path) -> dict[str, Any]:
 def expected_files() -> set[str]:
     files = {f"shop/virtual-nodes/{n}.json" for n in NODES} | {"shop/virtual-gateways/ingress.json",
                                                                  "shop/topology.dot"}
+    files |= {"shop/appmesh-metrics.rules.yaml", "shop/cloudwatch-agent.json", "shop/cloudwatch-agent-prometheus.yaml"}
     if shutil.which("dot"):  # Graphviz installed: the SVG beside the DOT
         files.add("shop/topology.svg")
     return files
