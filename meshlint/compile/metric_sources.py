@@ -56,7 +56,7 @@ def _per_target(stat: str, *matchers: tuple[str, str, str]) -> tuple[Source, ...
 def _code(digit: str) -> Metric:
     return Metric(f"HTTPCode_Target_{digit}XX_Count", "counter", "Count", OUTBOUND,
                   _per_target("upstream_rq_xx", ("envoy_response_code_class", "=", digit)),
-                  f"`cluster.<target>.appmesh.<service>.upstream_rq_{digit}xx`")
+                  f"`cluster.<target>.appmesh.<service>.appmesh.upstream_rq_{digit}xx`")
 
 
 METRICS: tuple[Metric, ...] = (
@@ -80,9 +80,9 @@ METRICS: tuple[Metric, ...] = (
            "node are pooled across the services that reach it)"),
     *(_code(digit) for digit in "2345"),
     Metric("RequestCountPerTarget", "counter", "Count", OUTBOUND, _per_target("upstream_rq_completed"),
-           "`cluster.<target>.appmesh.<service>.upstream_rq_completed` (each attempt, retries included)"),
+           "`cluster.<target>.appmesh.<service>.appmesh.upstream_rq_completed` (each attempt, retries included)"),
     Metric("TargetResponseTime", "histogram", "Milliseconds", OUTBOUND, _per_target("upstream_rq_time"),
-           "`cluster.<target>.appmesh.<service>.upstream_rq_time` (histogram, ms)"),
+           "`cluster.<target>.appmesh.<service>.appmesh.upstream_rq_time` (histogram, ms)"),
 )
 QUANTILES = ("0.5", "0.9", "0.99")
 RATE_WINDOW = "5m"

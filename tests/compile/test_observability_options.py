@@ -154,10 +154,11 @@ def test_metrics_count_per_target_service(cert_dir: CertFiles, tmp_path: Path) -
                 assert header["key"] == "x-envoy-upstream-alt-stat-name"
                 named[label] = header["value"]
     # the Host-addressed service on its virtual host, the header-addressed one on its route
-    assert named == {"color.demo.local": "appmesh.color.demo.local", "route for hot.demo.local": "appmesh.hot.demo.local"}
+    assert named == {"color.demo.local": "appmesh.color.demo.local.appmesh",
+                     "route for hot.demo.local": "appmesh.hot.demo.local.appmesh"}
     tags = {t["tag_name"]: t.get("regex", t.get("fixed_value")) for t in gateway["stats_config"]["stats_tags"]}
-    assert tags["TargetVirtualNode"] == r"^cluster\.cds_egress_demo_(blue|red)_(?:http|http2|grpc|tcp)_[0-9]+\."
-    assert tags["TargetVirtualService"] == r"^cluster\..+?\.appmesh\.((color\.demo\.local|hot\.demo\.local)\.)"
+    assert tags["TargetVirtualNode"] == r"^cluster\.cds_egress_demo_([^.]+)_(?:http|http2|grpc|tcp)_[0-9]+\."
+    assert tags["TargetVirtualService"] == r"^cluster\.[^.]+\.appmesh\.((.+)\.appmesh\.)"
     assert (tags["Mesh"], tags["VirtualGateway"]) == ("demo", "gw")
     assert "VirtualNode" not in tags
 
@@ -171,9 +172,28 @@ def test_metrics_off_leaves_the_connection_managers_as_app_mesh_had_them(cert_di
         assert not {"Mesh", "VirtualNode", "VirtualGateway"} & set(tag_names(doc))
 
 
-def test_longer_service_names_are_tried_first() -> None:
+@pytest.mark.parametrize(("stat", "node", "service"), [
+    ("cluster.cds_egress_m_v1_http_8080.appmesh.color.m.local.appmesh.upstream_rq_2xx", "v1", "color.m.local"),
+    # a service name ending like Envoy's own `internal.` copy, a node name holding a protocol token
+    ("cluster.cds_egress_m_a_http_1_grpc_9.appmesh.api.internal.appmesh.internal.upstream_rq_503", "a_http_1",
+     "api.internal"),
+    ("cluster.cds_egress_m_v1_http_80.appmesh.x.appmesh.y.appmesh.upstream_rq_time", "v1", "x.appmesh.y"),
+    ("cluster.cds_egress_m_v1_tcp_5432.upstream_cx_rx_bytes_total", "v1", None),
+    ("cluster.cds_egress_m_amazonaws.upstream_cx_total", None, None),
+    ("cluster.cds_ingress_m_n_http_8080.upstream_rq_total", None, None),
+])
+def test_tag_regexes_name_the_targets(stat: str, node: str | None, service: str | None) -> None:
+    """Envoy's rule (TagSpecifier): the first group leaves the name, the second is the value. Python's `re`
+    agrees with ECMAScript on these patterns."""
+    import re
+
     from meshlint.compile.envoy.appmesh_metrics import metric_tags
 
-    tags = metric_tags("m", "virtualNode", "n", ["a.b", "a.b.c", "z"], ["x-1", "x"])
-    assert tags[0]["regex"] == r"^cluster\.cds_egress_m_(x\-1|x)_(?:http|http2|grpc|tcp)_[0-9]+\."
-    assert tags[1]["regex"] == r"^cluster\..+?\.appmesh\.((a\.b\.c|a\.b|z)\.)"
+    found: dict[str, str] = {}
+    for tag in metric_tags("m", "virtualNode", "n")[:2]:
+        match = re.search(tag["regex"], stat)
+        if match:
+            found[tag["tag_name"]] = match.group(2) if match.re.groups > 1 else match.group(1)
+            if match.re.groups > 1:
+                assert match.group(1) == f"{service}.appmesh."  # what leaves the name
+    assert (found.get("TargetVirtualNode"), found.get("TargetVirtualService")) == (node, service)

@@ -6,14 +6,17 @@ App Mesh counted requests per target virtual service with a proprietary filter d
 every upstream response code and time a second time under `cluster.<cluster>.<alt name>.` when the request
 carries `x-envoy-upstream-alt-stat-name` (Envoy: source/common/router/router.cc, "alternate tree dynamic HTTP
 statistics"). A header_mutation filter ahead of the router sets it per virtual host (= virtual service) to
-`appmesh.<service>`; the cluster is the target virtual node's. So `cluster.<target node cluster>.appmesh.
-<target service>.upstream_rq_2xx` exists for every pair, whatever the weighted split chose. The router reads
-and removes the header before the request goes upstream, and the filter overwrites one a client sent.
+`appmesh.<service>.appmesh`; the cluster is the target virtual node's. So
+`cluster.<target node cluster>.appmesh.<target service>.appmesh.upstream_rq_2xx` exists for every pair,
+whatever the weighted split chose. The router reads and removes the header before the request goes upstream,
+and the filter overwrites one a client sent.
 
 Tags then turn the names into the extension's dimensions, with its tag names: `TargetVirtualNode` (from the
 cluster name), `TargetVirtualService` (from the alternate tree), `Mesh` and `VirtualNode` / `VirtualGateway`
-(fixed), as the agent's metric_filter.go added them. Regexes list this proxy's exact names: service names
-contain dots, so no generic pattern can tell where one ends.
+(fixed), as the agent's metric_filter.go added them. Service names may hold dots and anything else, and Envoy
+follows the tree with `internal.` / `external.` / `canary.` copies: the closing `.appmesh.` marks where the
+name ends (the last one: Envoy's suffixes never hold it). Envoy caps a tag regex at 1,024 bytes, so the
+patterns are generic rather than lists of this proxy's names.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from meshlint.compile.envoy.envoy_json import Json, typed
 from meshlint.compile.envoy.names import GATEWAY_KIND
 
 ALT_STAT_HEADER = "x-envoy-upstream-alt-stat-name"
-ALT_TREE = "appmesh"  # cluster.<cluster>.appmesh.<service>.upstream_rq_* -> envoy_cluster_appmesh_upstream_rq_*
+ALT_TREE = "appmesh"  # cluster.<cluster>.appmesh.<service>.appmesh.upstream_rq_* -> envoy_cluster_appmesh_upstream_rq_*
 HEADER_MUTATION = "envoy.filters.http.header_mutation"
 _MUTATION_TYPE = "envoy.extensions.filters.http.header_mutation.v3."
 _ROUTER = "envoy.filters.http.router"
@@ -39,7 +42,7 @@ def header_mutation_filter() -> Json:
 
 def target_service_config(service: str) -> Json:
     """`typed_per_filter_config` of a virtual host (or route) that serves `service`."""
-    header = {"key": ALT_STAT_HEADER, "value": f"{ALT_TREE}.{service}"}
+    header = {"key": ALT_STAT_HEADER, "value": f"{ALT_TREE}.{service}.{ALT_TREE}"}
     mutation = {"append": {"header": header, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}
     return {HEADER_MUTATION: {"@type": f"type.googleapis.com/{_MUTATION_TYPE}HeaderMutationPerRoute",
                               "mutations": {"request_mutations": [mutation]}}}
@@ -71,22 +74,13 @@ def _chain(chain: Json, services: set[str]) -> Json:
     return {**chain, "filters": filters}
 
 
-def metric_tags(mesh: str, kind: str, name: str, services: Iterable[str], nodes: Iterable[str]) -> list[Json]:
-    """The extension's tag specifiers for one proxy: `services` it routes to over HTTP, target `nodes`."""
-    tags: list[Json] = []
-    node_names = _alternatives(nodes)
-    if node_names:
-        tags.append({"tag_name": "TargetVirtualNode",
-                     "regex": rf"^cluster\.cds_egress_{re.escape(mesh)}_({node_names})_{_PROTOCOLS}_[0-9]+\."})
-    service_names = _alternatives(services)
-    if service_names:
-        tags.append({"tag_name": "TargetVirtualService",
-                     "regex": rf"^cluster\..+?\.{ALT_TREE}\.(({service_names})\.)"})
-    tags.append({"tag_name": "Mesh", "fixed_value": mesh})
-    tags.append({"tag_name": "VirtualGateway" if kind == GATEWAY_KIND else "VirtualNode", "fixed_value": name})
-    return tags
-
-
-def _alternatives(names: Iterable[str]) -> str:
-    """Longest first, so that `a.b.c` is tried before `a.b`; sorted for identical output."""
-    return "|".join(re.escape(n) for n in sorted(set(names), key=lambda n: (-len(n), n)))
+def metric_tags(mesh: str, kind: str, name: str) -> list[Json]:
+    """The extension's tag specifiers for one proxy. A target cluster is `cds_egress_<mesh>_<node>_<protocol>_
+    <port>` with no dot (Envoy's own `envoy.cluster_name` tag assumes as much): the node is what lies between."""
+    return [
+        {"tag_name": "TargetVirtualNode",
+         "regex": rf"^cluster\.cds_egress_{re.escape(mesh)}_([^.]+)_{_PROTOCOLS}_[0-9]+\."},
+        {"tag_name": "TargetVirtualService", "regex": rf"^cluster\.[^.]+\.{ALT_TREE}\.((.+)\.{ALT_TREE}\.)"},
+        {"tag_name": "Mesh", "fixed_value": mesh},
+        {"tag_name": "VirtualGateway" if kind == GATEWAY_KIND else "VirtualNode", "fixed_value": name},
+    ]

@@ -53,7 +53,7 @@ def node_bootstrap(ctx: Ctx, node: VirtualNode) -> Json:
     if allow_all:
         clusters.append(passthrough_cluster(ctx, allow_all_cluster(node.mesh)))
     clusters.append(passthrough_cluster(ctx, amazonaws_cluster(node.mesh)))
-    return _bootstrap(ctx, proxy, listeners, clusters, services, _target_nodes(plan))
+    return _bootstrap(ctx, proxy, listeners, clusters)
 
 
 def gateway_bootstrap(ctx: Ctx, gateway: VirtualGateway) -> Json:
@@ -62,12 +62,7 @@ def gateway_bootstrap(ctx: Ctx, gateway: VirtualGateway) -> Json:
     listeners = gateway_listeners(ctx, proxy, gateway, plan)
     listeners.append(gateway_egress_listener(ctx, proxy, plan))
     clusters = gateway_clusters(ctx, gateway) + _egress_clusters(ctx, plan.egress)
-    services = sorted({*plan.by_host, *plan.by_header})
-    return _bootstrap(ctx, proxy, listeners, clusters, services, _target_nodes(plan.egress))
-
-
-def _target_nodes(plan: EgressPlan) -> list[str]:
-    return sorted({need.target.node.name for need in plan.clusters.values()})
+    return _bootstrap(ctx, proxy, listeners, clusters)
 
 
 def _proxy(ctx: Ctx, mesh: str, name: str, kind: str, logs: tuple[Json, ...]) -> Proxy:
@@ -87,10 +82,8 @@ def _egress_clusters(ctx: Ctx, plan: EgressPlan) -> list[Json]:
             for _, need in sorted(plan.clusters.items())]
 
 
-def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json], services: list[str],
-               nodes: list[str]) -> Json:
-    """The skeleton around the resources; the SDS cluster only when something refers to it. `services` and
-    `nodes`: the targets the App Mesh metrics tags name."""
+def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json]) -> Json:
+    """The skeleton around the resources; the SDS cluster only when something refers to it."""
     opts = ctx.options
     if _refers_to_sds(listeners) or _refers_to_sds(clusters):
         clusters.append(sds_cluster(ctx))
@@ -109,7 +102,7 @@ def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Jso
             {"name": "admin_layer", "admin_layer": {}},
         ]},
     }
-    stats = stats_config(opts, proxy.mesh, proxy.name, proxy.kind, services, nodes)
+    stats = stats_config(opts, proxy.mesh, proxy.name, proxy.kind)
     if stats is not None:
         out["stats_config"] = stats
     sinks = stats_sinks(opts)

@@ -6,8 +6,6 @@ deprecated in Envoy 1.40. Access logs go on every HCM and tcp_proxy of the proxy
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from meshlint.compile.envoy import xray
 from meshlint.compile.envoy.appmesh_metrics import metric_tags
 from meshlint.compile.envoy.envoy_json import Json, http2_protocol_options, load_assignment, socket_address, typed
@@ -98,17 +96,15 @@ def tracer_clusters(options: CompileOptions) -> list[Json]:
     return [cluster]
 
 
-def stats_config(options: CompileOptions, mesh: str, name: str, kind: str, services: Iterable[str] = (),
-                 nodes: Iterable[str] = ()) -> Json | None:
+def stats_config(options: CompileOptions, mesh: str, name: str, kind: str) -> Json | None:
     """App Mesh's two kinds of tags, in its agent's order: the fixed mesh / resource tags (ENABLE_ENVOY_STATS_TAGS),
-    the metrics extension's (targets: the `services` this proxy routes to over HTTP, the target `nodes`), then
-    the listener regexes. None without any."""
+    the metrics extension's, then the listener regexes. None without any."""
     tags: list[Json] = []
     if options.mesh_tags():
         resource_tag = "appmesh.virtual_gateway" if kind == GATEWAY_KIND else "appmesh.virtual_node"
         tags += [{"tag_name": "appmesh.mesh", "fixed_value": mesh}, {"tag_name": resource_tag, "fixed_value": name}]
     if options.appmesh_metrics:
-        tags += metric_tags(mesh, kind, name, services, nodes)
+        tags += metric_tags(mesh, kind, name)
     if options.listener_tags():
         tags += [{"tag_name": tag, "regex": regex} for tag, regex in _REGEX_TAGS]
     return {"stats_tags": tags} if tags else None
