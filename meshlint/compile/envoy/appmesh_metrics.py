@@ -79,8 +79,16 @@ def metric_tags(mesh: str, kind: str, name: str) -> list[Json]:
     <port>` with no dot (Envoy's own `envoy.cluster_name` tag assumes as much): the node is what lies between."""
     return [
         {"tag_name": "TargetVirtualNode",
-         "regex": rf"^cluster\.cds_egress_{re.escape(mesh)}_([^.]+)_{_PROTOCOLS}_[0-9]+\."},
+         "regex": rf"^cluster\.cds_egress_{_mesh_pattern(mesh)}_([^.]+)_{_PROTOCOLS}_[0-9]+\."},
         {"tag_name": "TargetVirtualService", "regex": rf"^cluster\.[^.]+\.{ALT_TREE}\.((.+)\.{ALT_TREE}\.)"},
         {"tag_name": "Mesh", "fixed_value": mesh},
         {"tag_name": "VirtualGateway" if kind == GATEWAY_KIND else "VirtualNode", "fixed_value": name},
     ]
+
+
+def _mesh_pattern(mesh: str) -> str:
+    """The mesh name as written, so that names stay verbatim in the output, when that is safe: in a name of
+    letters, digits, `_`, `-` and `.`, an unescaped `.` still matches the dot itself. Otherwise escaped."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", mesh):
+        return mesh
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", mesh)
