@@ -11,9 +11,11 @@ names written `envoy_appmesh_cw_*` instead of `envoy.appmesh.*`, which Prometheu
 
 from __future__ import annotations
 
+import math
+import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,16 +119,35 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
         fleet.wait_ready()
         prometheus.wait_ready()
         statuses: Counter[int] = Counter()
-        for i in range(OK + FAILED):
-            path = "/fail" if i % 4 == 3 else "/ok"
-            reply = send(ips["front"], egress, path, SERVICE, headers={"x-delay-ms": str(DELAY_MS)})
-            statuses[reply.status] += 1
+
+        def get(path: str) -> None:
+            statuses[send(ips["front"], egress, path, SERVICE, headers={"x-delay-ms": str(DELAY_MS)}).status] += 1
+
+        # Envoy publishes a histogram at its first flush with everything counted so far, and rate() sees no
+        # increase in a series' first sample: reach both targets, let Prometheus see their histograms, then
+        # send the rest.
+        while not all(fleet.upstreams[n].seen for n in ("v1", "v2")) and statuses[200] < OK:
+            get("/ok")
+        _wait(lambda: len(prometheus.query("envoy_cluster_appmesh_upstream_rq_time_count")) == 2,
+              "both targets' response time histograms in Prometheus")
+        rest = ["/fail"] * FAILED + ["/ok"] * (OK - statuses[200])
+        random.Random(17).shuffle(rest)
+        for path in rest:
+            get(path)
         received = {name: Counter("fail" if path.startswith("/fail") else "ok"
                                   for _, path, _ in fleet.upstreams[name].seen) for name in ("v1", "v2")}
         yield Observed(prometheus, received, statuses)
     finally:
         prometheus.stop()
         fleet.close()
+
+
+def _wait(predicate: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE_S
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {DEADLINE_S:g}s waiting for {what}")
+        time.sleep(0.25)
 
 
 def _values(prometheus: Prometheus, expr: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -176,12 +197,13 @@ def test_status_classes_per_target(observed: Observed, metric: str, kind: str) -
 
 
 def test_target_response_time_quantile(observed: Observed) -> None:
-    """Every reply took DELAY_MS (60 ms) plus the proxies' own time: the median lies in Envoy's (50, 100] bucket."""
+    """Every reply took DELAY_MS (60 ms) plus the proxies' own time: the median lies in Envoy's (50, 100] bucket.
+    (Over the requests after the first ones: see the fixture.)"""
     expr = 'envoy_appmesh_TargetResponseTime{quantile="0.5"}'
     labels = ("Mesh", "VirtualNode", "TargetVirtualService", "TargetVirtualNode")
     end = time.monotonic() + DEADLINE_S
     got = _values(observed.prometheus, expr, *labels)
-    while len(got) < 2 and time.monotonic() < end:
+    while (len(got) < 2 or any(math.isnan(v) for v in got.values())) and time.monotonic() < end:
         time.sleep(0.5)
         got = _values(observed.prometheus, expr, *labels)
     assert set(got) == {(MESH, "front", SERVICE, "v1"), (MESH, "front", SERVICE, "v2")}, got
@@ -190,6 +212,9 @@ def test_target_response_time_quantile(observed: Observed) -> None:
 
 def test_connection_and_byte_counts(observed: Observed) -> None:
     prometheus = observed.prometheus
+    inbound_equals_target = ("envoy_appmesh_ProcessedBytes == on (Mesh, VirtualNode) "
+                             'label_replace(envoy_appmesh_TargetProcessedBytes, "VirtualNode", "$1", "TargetVirtualNode", "(.+)")')
+    _wait(lambda: len(prometheus.query(inbound_equals_target)) == 2, "settled byte counts")
     for metric in ("NewConnectionCount", "ProcessedBytes"):
         got = _values(prometheus, f"envoy_appmesh_{metric}", "VirtualNode")
         assert set(got) == {("v1",), ("v2",)} and all(v > 0 for v in got.values()), (metric, got)
