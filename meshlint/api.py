@@ -130,6 +130,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     """
     from meshlint.compile import ValidatedMesh
     from meshlint.compile.envoy import compile_proxies
+    from meshlint.compile.metrics import compile_metrics
     from meshlint.deploy import emitter
     from meshlint.emit import writer
 
@@ -141,6 +142,7 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
     mesh = ValidatedMesh(checked.model, checked.graph)
+    options = options or compile_options(settings)
     with paused_gc():
         compiled = compile_proxies(mesh, options, emitter(options, str(root)))
     checked = _with_build_findings(checked, compiled.findings, settings)
@@ -150,10 +152,10 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
         from meshlint.compile.dot import compile_topology
         from meshlint.emit.drift import drift
 
-        return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts,
+        return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts, *compile_metrics(mesh, options),
                                                             *compile_topology(mesh, checked.diagnostics)]))
     warnings: list[str] = []
-    artifacts = [*compiled.artifacts, *_topology(mesh, checked.diagnostics, warnings)]
+    artifacts = [*compiled.artifacts, *compile_metrics(mesh, options), *_topology(mesh, checked.diagnostics, warnings)]
     if options.xds:  # running Envoys watch these folders: update them in place, in xDS order
         from meshlint.emit.xds import write_live
 
@@ -193,7 +195,7 @@ def compile_options(settings: Settings, flags: Mapping[str, Any] | None = None) 
 
     Raises UsageError naming the flag or config key whose value CompileOptions rejects.
     """
-    from meshlint.compile.envoy.options import CompileOptions
+    from meshlint.compile.envoy.options import CompileOptions, OptionConflict
     from meshlint.config import BUILD_OPTIONS
     from meshlint.load.files import UsageError
 
@@ -204,6 +206,8 @@ def compile_options(settings: Settings, flags: Mapping[str, Any] | None = None) 
         for name, value in values.items():
             try:
                 CompileOptions(**{name: value})  # one at a time, so the message names the culprit
+            except OptionConflict:
+                pass  # judged with all the others below
             except ValueError as err:
                 raise UsageError(f"{origin}{flag_of.get(name, name)}: {err}") from None
             base = merged.get(name)

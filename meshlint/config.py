@@ -46,9 +46,14 @@ BUILD_OPTIONS = {
     "xds": "xds", "xds-directory": "xds_directory", "emit": "emit", "envoy-image": "envoy_image",
     "init-image": "init_image", "egress-ignored-ip": "egress_ignored_ips",
     "egress-ignored-port": "egress_ignored_ports", "ecs-config-uri": "ecs_config_uri",
+    "xray-sampling-rate": "xray_sampling_rate", "xray-fixed-target": "xray_fixed_target",
+    "xray-sampling-rule-manifest": "xray_sampling_rule_manifest", "xray-segment-name": "xray_segment_name",
+    "no-listener-stats-tags": "listener_stats_tags", "no-mesh-stats-tags": "mesh_stats_tags",
+    "no-appmesh-metrics": "appmesh_metrics",
 }
 _BOOLEANS = ("xds",)
 _LISTS = ("emit", "egress-ignored-ip", "egress-ignored-port")  # repeatable flags; a list (or one value) in config
+_NEGATED = ("no-stats-tags", "no-listener-stats-tags", "no-mesh-stats-tags", "no-appmesh-metrics")
 # The options rules read (RuleContext.options): rule -> option -> (is a value valid, what is expected). Checked
 # here so that a typo fails with its position; options of other rules pass through unchecked.
 RULE_OPTIONS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
@@ -402,31 +407,38 @@ def _build_section(data: dict[str, Any], where: _Locator) -> dict[str, Any]:
             raise where.error(pointer, f"unknown build option {key!r}{_suggest(str(key), BUILD_OPTIONS)}",
                               at_key=True)
         try:
-            name, options[name] = build_option(key, value)
+            name, options[name] = build_option(key, value, where.path.parent)
         except ValueError as err:
             raise where.error(pointer, f"build.{key}: {err}") from None
     return options
 
 
-def build_option(key: str, value: Any) -> tuple[str, Any]:
+def build_option(key: str, value: Any, base: Path | None = None) -> tuple[str, Any]:
     """A `build` option as a flag or config value gives it -> (CompileOptions field, value).
 
-    Checks shape only (a number, a string, KEY=VALUE pairs); CompileOptions judges the values. ValueError
-    when the shape is wrong.
+    Checks shape only (a number, a string, KEY=VALUE pairs); CompileOptions judges the values. The X-Ray
+    sampling rule manifest is a file, read here (relative to `base`, the config file's folder, or the working
+    folder for a flag) so that its content can be checked and inlined. ValueError when the shape is wrong.
     """
     name = BUILD_OPTIONS[key]
     if key in _PAIRS:
         return name, _pairs(key, value)
-    if key == "no-stats-tags" or key in _BOOLEANS:
+    if key in _NEGATED or key in _BOOLEANS:
         if not isinstance(value, bool):
             raise ValueError(f"{value!r} is not true or false")
         return name, value if key in _BOOLEANS else not value
     if key in _LISTS:
         return name, _list(key, value)
-    if key == "admin-port":
+    if key in ("admin-port", "xray-fixed-target"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{value!r} is not a port number")
+            raise ValueError(f"{value!r} is not a {'port' if key == 'admin-port' else 'whole'} number")
         return name, value
+    if key == "xray-sampling-rate":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{value!r} is not a number")
+        return name, float(value)
+    if key == "xray-sampling-rule-manifest" and isinstance(value, str) and value:
+        return name, _read_text(Path(value) if base is None else base / value)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{value!r} is not a non-empty string")
     return name, value
@@ -441,6 +453,13 @@ def _list(key: str, value: Any) -> tuple[Any, ...]:
         if not want_int and (not isinstance(item, str) or not item):
             raise ValueError(f"{item!r} is not a non-empty string")
     return tuple(dict.fromkeys(items))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read {path}: {err}") from None
 
 
 def _pairs(key: str, value: Any) -> dict[str, Any]:

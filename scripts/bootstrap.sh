@@ -5,15 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v dot >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1 \
-    || ! command -v ip >/dev/null 2>&1; then
+    || ! command -v ip >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1 \
+    || ! command -v promtool >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing graphviz (renders topology.svg), iptables + iproute2 + curl (e2e tests in network" \
-      "namespaces: ALLOW_ALL, the generated interception)" >&2
+      "namespaces: ALLOW_ALL, the generated interception) and prometheus (e2e metrics test, promtool check rules)" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz iptables iproute2 curl \
-      >/dev/null) \
-      || echo "bootstrap: could not install graphviz; DOT files are still written" >&2
+      prometheus >/dev/null) \
+      || echo "bootstrap: could not install graphviz/prometheus; DOT files are still written" >&2
   else
-    echo "bootstrap: Graphviz's dot not found; install it to render SVG (apt-get install graphviz)" >&2
+    echo "bootstrap: Graphviz's dot or Prometheus not found; install them (apt-get install graphviz prometheus)" >&2
   fi
 fi
 

@@ -59,8 +59,35 @@ StatsSinkOpt = Annotated[str | None, typer.Option(
 StatsSinkAddressOpt = Annotated[str | None, typer.Option(
     "--stats-sink-address", metavar="IP:PORT", show_default=False,
     help="Address of the stats agent; default 127.0.0.1:8125.")]
+XraySamplingRateOpt = Annotated[float | None, typer.Option(
+    "--xray-sampling-rate", metavar="RATE", show_default=False,
+    help="X-Ray: share of requests traced after the fixed target, 0 to 1, rounded to two decimals as App Mesh "
+         "did (XRAY_SAMPLING_RATE; default 0.05).")]
+XrayFixedTargetOpt = Annotated[int | None, typer.Option(
+    "--xray-fixed-target", metavar="N", show_default=False,
+    help="X-Ray: requests traced every second before the rate applies (default 1, as App Mesh).")]
+XrayManifestOpt = Annotated[str | None, typer.Option(
+    "--xray-sampling-rule-manifest", metavar="FILE", show_default=False,
+    help="X-Ray sampling rule manifest (version 2 JSON, App Mesh XRAY_SAMPLING_RULE_MANIFEST): read, checked "
+         "and inlined into every bootstrap. Not with --xray-sampling-rate / --xray-fixed-target.")]
+XraySegmentNameOpt = Annotated[str | None, typer.Option(
+    "--xray-segment-name", metavar="NAME", show_default=False,
+    help="X-Ray segment name; {mesh} and {name} (the virtual node or gateway) are filled in. Default "
+         "{mesh}/{name}, as App Mesh (XRAY_SEGMENT_NAME).")]
 NoStatsTagsOpt = Annotated[bool, typer.Option(
-    "--no-stats-tags", help="Leave out App Mesh's appmesh.* stats tags (mesh, virtual node, listener port).")]
+    "--no-stats-tags", help="Leave out every appmesh.* stats tag: both --no-listener-stats-tags and "
+    "--no-mesh-stats-tags.")]
+NoListenerStatsTagsOpt = Annotated[bool, typer.Option(
+    "--no-listener-stats-tags", help="Leave out App Mesh's listener tags (appmesh.listener_protocol, "
+    "appmesh.listener_port): a node with several listeners then reports http.ingress.http.8080.* instead of "
+    "http.ingress.* with port labels. App Mesh always had them.")]
+NoMeshStatsTagsOpt = Annotated[bool, typer.Option(
+    "--no-mesh-stats-tags", help="Leave out the appmesh.mesh and appmesh.virtual_node / virtual_gateway tags "
+    "(App Mesh added them only with ENABLE_ENVOY_STATS_TAGS=1).")]
+NoAppMeshMetricsOpt = Annotated[bool, typer.Option(
+    "--no-appmesh-metrics", help="Do not reproduce App Mesh's metrics extension: no per target service stats, no "
+    "Mesh/VirtualNode/TargetVirtualService/TargetVirtualNode tags, no appmesh-metrics rules or CloudWatch "
+    "agent files.")]
 ResolveOpt = Annotated[list[str] | None, typer.Option(
     "--resolve", metavar="HOST=IP", show_default=False,
     help="Pin a DNS service-discovery hostname to an IP: that egress cluster becomes STATIC instead of DNS. "
@@ -132,7 +159,14 @@ def build(
     tracing_address: TracingAddressOpt = None,
     stats_sink: StatsSinkOpt = None,
     stats_sink_address: StatsSinkAddressOpt = None,
+    xray_sampling_rate: XraySamplingRateOpt = None,
+    xray_fixed_target: XrayFixedTargetOpt = None,
+    xray_sampling_rule_manifest: XrayManifestOpt = None,
+    xray_segment_name: XraySegmentNameOpt = None,
     no_stats_tags: NoStatsTagsOpt = False,
+    no_listener_stats_tags: NoListenerStatsTagsOpt = False,
+    no_mesh_stats_tags: NoMeshStatsTagsOpt = False,
+    no_appmesh_metrics: NoAppMeshMetricsOpt = False,
     resolve: ResolveOpt = None,
     cert_map: CertMapOpt = None,
     ca_map: CaMapOpt = None,
@@ -156,7 +190,9 @@ def build(
     """Check, then compile every virtual node and gateway into an Envoy v3 static bootstrap under --out.
 
     Writes <mesh>/virtual-nodes/<node>.json, <mesh>/virtual-gateways/<gateway>.json, <mesh>/topology.dot
-    (and .svg with Graphviz) and meshlint-manifest.json. Any error: the report, exit 1, --out untouched.
+    (and .svg with Graphviz), the App Mesh metrics as Prometheus recording rules and a CloudWatch agent
+    configuration (<mesh>/appmesh-metrics.rules.yaml, <mesh>/cloudwatch-agent.json and
+    <mesh>/cloudwatch-agent-prometheus.yaml) and meshlint-manifest.json. Any error: the report, exit 1, --out untouched.
     Every build option can also be set under `build:` in .meshlint.yaml; a flag given here wins.
 
     Example: meshlint build mesh/ --out envoy/ --tracing xray --resolve color.shop.local=10.0.0.12
@@ -174,7 +210,13 @@ def build(
                                 "appmesh-defaults": appmesh_defaults, "xds": xds or None,
                                 "xds-directory": xds_directory, "emit": emit, "envoy-image": envoy_image,
                                 "init-image": init_image, "egress-ignored-ip": egress_ignored_ip,
-                                "egress-ignored-port": egress_ignored_port, "ecs-config-uri": ecs_config_uri}
+                                "egress-ignored-port": egress_ignored_port, "ecs-config-uri": ecs_config_uri,
+                                "xray-sampling-rate": xray_sampling_rate, "xray-fixed-target": xray_fixed_target,
+                                "xray-sampling-rule-manifest": xray_sampling_rule_manifest,
+                                "xray-segment-name": xray_segment_name,
+                                "no-listener-stats-tags": no_listener_stats_tags or None,
+                                "no-mesh-stats-tags": no_mesh_stats_tags or None,
+                                "no-appmesh-metrics": no_appmesh_metrics or None}
     if watch and check_only:
         raise fail("--watch and --check do not go together")
 

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 from meshlint.compile import Artifact
 from meshlint.compile.envoy.envoy_json import Json
-from meshlint.compile.envoy.names import safe_component
+from meshlint.compile.envoy.names import file_name
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.compile.envoy.xds import CDS_FILE, LDS_FILE
 from meshlint.deploy.interception import ALWAYS_IGNORED_PORTS
@@ -53,7 +53,7 @@ done
 
 
 def ecs_folder(proxy: Proxy) -> PurePosixPath:
-    return proxy.static_path.parent.parent / "ecs" / _KIND_DIR[proxy.kind] / safe_component(proxy.name)
+    return proxy.static_path.parent.parent / "ecs" / _KIND_DIR[proxy.kind] / file_name(proxy.name)
 
 
 def ecs_artifacts(proxy: Proxy, options: CompileOptions) -> list[Artifact]:

@@ -22,7 +22,7 @@ import yaml
 
 from meshlint.compile import Artifact
 from meshlint.compile.envoy.envoy_json import Json
-from meshlint.compile.envoy.names import safe_component
+from meshlint.compile.envoy.names import file_name
 from meshlint.compile.envoy.options import CompileOptions
 from meshlint.deploy.interception import SCRIPT, interception_env
 from meshlint.deploy.proxy import DRAIN_TIME_S, ENVOY_UID, Proxy, dns_label, envoy_args
@@ -34,7 +34,7 @@ _REQUESTS = {"cpu": "10m", "memory": "32Mi"}  # the controller's sidecar and ini
 
 
 def kubernetes_artifacts(proxy: Proxy, options: CompileOptions) -> list[Artifact]:
-    folder = proxy.static_path.parent.parent / "kubernetes" / _KIND_DIR[proxy.kind] / safe_component(proxy.name)
+    folder = proxy.static_path.parent.parent / "kubernetes" / _KIND_DIR[proxy.kind] / file_name(proxy.name)
     name = dns_label("envoy", proxy)
     return [Artifact(folder / "configmap.yaml", dump(config_map(proxy, name))),
             Artifact(folder / "patch.yaml", dump(workload_patch(proxy, name, options)))]

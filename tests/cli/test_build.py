@@ -58,6 +58,7 @@ def manifest(out: Path) -> dict[str, Any]:
 def expected_files() -> set[str]:
     files = {f"shop/virtual-nodes/{n}.json" for n in NODES} | {"shop/virtual-gateways/ingress.json",
                                                                  "shop/topology.dot"}
+    files |= {"shop/appmesh-metrics.rules.yaml", "shop/cloudwatch-agent.json", "shop/cloudwatch-agent-prometheus.yaml"}
     if shutil.which("dot"):  # Graphviz installed: the SVG beside the DOT
         files.add("shop/topology.svg")
     return files
@@ -125,7 +126,9 @@ def test_json_output_adds_the_build_object(repo: Path) -> None:
     (repo / "mesh" / "extra.yaml").unlink()
     second = run("build", "mesh", "--out", "envoy", "--format", "json", cwd=repo)
     build = json.loads(second.stdout)["build"]
-    assert build["removed"] == ["extra/topology.dot", *(["extra/topology.svg"] if shutil.which("dot") else []),
+    assert build["removed"] == ["extra/appmesh-metrics.rules.yaml", "extra/cloudwatch-agent-prometheus.yaml",
+                                "extra/cloudwatch-agent.json", "extra/topology.dot",
+                                *(["extra/topology.svg"] if shutil.which("dot") else []),
                                 "extra/virtual-nodes/batch-job.json"]
     assert not (repo / "envoy" / "extra").exists()
     assert second.stderr == f"wrote {len(build['files'])} files to envoy/ ({len(build['removed'])} removed)\n"

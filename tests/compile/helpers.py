@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from meshlint.compile import CompileResult, ValidatedMesh
+from meshlint.compile import Artifact, CompileResult, ValidatedMesh
 from meshlint.compile.envoy import CompileOptions, compile_envoy
+from meshlint.compile.metrics import compile_metrics
 from meshlint.load.sources import load_sources
 from meshlint.model.graph import MeshGraph
 from meshlint.normalize import normalize
@@ -47,6 +48,11 @@ def case_options(case: Path) -> CompileOptions:
 
 def compile_case(case: Path, options: CompileOptions | None = None) -> CompileResult:
     return compile_envoy(validated_mesh(case / "input"), options or case_options(case))
+
+
+def metrics_files(case: Path, options: CompileOptions | None = None) -> list[Artifact]:
+    """The App Mesh metrics files `meshlint build` writes beside the case's bootstraps."""
+    return compile_metrics(validated_mesh(case / "input"), options or case_options(case))
 
 
 def findings_json(result: CompileResult) -> list[dict[str, object]]:

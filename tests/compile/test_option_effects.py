@@ -66,7 +66,7 @@ def test_stats_sinks_and_tags(sink: str, name: str, cert_dir: CertFiles, tmp_pat
 
 @pytest.mark.envoy
 def test_stats_tags_off(cert_dir: CertFiles, tmp_path: Path) -> None:
-    docs = compiled("observability", cert_dir, tmp_path, stats_tags=False)
+    docs = compiled("observability", cert_dir, tmp_path, stats_tags=False, appmesh_metrics=False)
     assert all("stats_config" not in d and "stats_sinks" not in d for d in docs.values())
 
 

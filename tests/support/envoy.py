@@ -33,6 +33,7 @@ _ANY_TYPE_MODULES = (
     "envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2",
     "envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2",
     "envoy.extensions.filters.http.router.v3.router_pb2",
+    "envoy.extensions.filters.http.header_mutation.v3.header_mutation_pb2",  # App Mesh metrics
     "envoy.extensions.filters.listener.original_dst.v3.original_dst_pb2",
     "envoy.extensions.filters.listener.tls_inspector.v3.tls_inspector_pb2",
     "envoy.extensions.transport_sockets.tls.v3.tls_pb2",  # Downstream/UpstreamTlsContext

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from meshlint.compile.envoy.appmesh_metrics import instrument_egress
 from meshlint.compile.envoy.clusters import egress_cluster, local_app_cluster, passthrough_cluster, sds_cluster
 from meshlint.compile.envoy.context import Ctx, Proxy
 from meshlint.compile.envoy.egress import EgressPlan, egress_listener, plan_node_egress
@@ -44,7 +45,9 @@ def node_bootstrap(ctx: Ctx, node: VirtualNode) -> Json:
     allow_all = ctx.egress_filter(node.mesh) == "ALLOW_ALL"
     ingress = node_ingress_listener(ctx, proxy, node)
     listeners = [] if ingress is None else [ingress]
-    listeners.append(egress_listener(ctx, proxy, node_bind(ctx, node), plan, allow_all))
+    services = sorted({str(v["name"]) for vhosts in plan.http.values() for v in vhosts})
+    egress = egress_listener(ctx, proxy, node_bind(ctx, node), plan, allow_all)
+    listeners.append(instrument_egress(egress, services) if ctx.options.appmesh_metrics else egress)
     clusters = [local_app_cluster(ctx, node, lst) for lst in _unique_ports(node)]
     clusters += _egress_clusters(ctx, plan)
     if allow_all:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshlint.compile.envoy.appmesh_metrics import instrument_egress, target_service_config
 from meshlint.compile.envoy.clusters import self_redirect_cluster
 from meshlint.compile.envoy.context import Ctx, Proxy
 from meshlint.compile.envoy.egress import EgressPlan, vhost
@@ -148,7 +149,10 @@ def _hop1(ctx: Ctx, proxy: Proxy, gateway: VirtualGateway, index: int, lst: Virt
         match_port = getattr(groute.spec, kind).match.port
         if match_port is None or match_port == port:
             generated.append(hop1_routes(groute, kind, cluster, plan.timeouts[groute.name]))
-    table = {"name": ingress_route_table(port), "virtual_hosts": hop1_vhosts(generated)}
+    # Envoy matches domains against Host as sent: without this, `*.example.org` misses `a.example.org:8088` and
+    # the request falls to the catch-all host (the port only matters for matching; Host is forwarded as is).
+    table = {"name": ingress_route_table(port), "virtual_hosts": hop1_vhosts(generated),
+             "ignore_port_in_host_matching": True}
     filters = [hcm(proxy, "ingress", table)]
     chains = tls_chains(ctx, chain_name("ingress", protocol, port), port, filters, lst.tls,
                         Where(gateway, ("listeners", index)))
@@ -158,23 +162,30 @@ def _hop1(ctx: Ctx, proxy: Proxy, gateway: VirtualGateway, index: int, lst: Virt
 
 def gateway_egress_listener(ctx: Ctx, proxy: Proxy, plan: GatewayPlan) -> Json:
     port = ctx.options.egress_port
+    metrics = ctx.options.appmesh_metrics
     vhosts = [vhost(service, port, plan.by_host[service]) for service in sorted(plan.by_host)]
     if plan.by_header:
-        routes = [_by_header(service, route) for service in sorted(plan.by_header)
+        routes = [_by_header(service, route, metrics) for service in sorted(plan.by_header)
                   for route in plan.by_header[service]]
         vhosts.append({"name": "default_backend", "domains": ["*"], "routes": routes})
     table = {"name": egress_route_table(port), "virtual_hosts": vhosts}
     chain = {"name": chain_name("egress", "http", port), "filter_chain_match": {"destination_port": port},
              "filters": [hcm(proxy, "egress", table)]}
     bind = ctx.options.gateway_egress_bind_address or ctx.options.bind_address
-    return listener(listener_name("egress", bind, port), bind, port, "OUTBOUND", [], [chain])
+    out = listener(listener_name("egress", bind, port), bind, port, "OUTBOUND", [], [chain])
+    return instrument_egress(out, plan.by_host) if metrics else out
 
 
-def _by_header(service: str, route: Json) -> Json:
-    """The service's own route, selected by the header and stripping it before the upstream sees it."""
+def _by_header(service: str, route: Json, metrics: bool) -> Json:
+    """The service's own route, selected by the header. As in App Mesh's config dump, the header is removed
+    from the response, not from the request: the application behind the service receives it. Its virtual host
+    serves every such service, so the route names its service for the App Mesh metrics."""
     header = {"name": VIRTUAL_SERVICE_HEADER, "string_match": {"exact": service}}
     match = {**route["match"], "headers": [header, *route["match"].get("headers", [])]}
-    return {**route, "match": match, "request_headers_to_remove": [VIRTUAL_SERVICE_HEADER]}
+    out = {**route, "match": match, "response_headers_to_remove": [VIRTUAL_SERVICE_HEADER]}
+    if metrics:
+        out["typed_per_filter_config"] = target_service_config(service)
+    return out
 
 
 def gateway_clusters(ctx: Ctx, gateway: VirtualGateway) -> list[Json]:

@@ -6,6 +6,8 @@ deprecated in Envoy 1.40. Access logs go on every HCM and tcp_proxy of the proxy
 
 from __future__ import annotations
 
+from meshlint.compile.envoy import xray
+from meshlint.compile.envoy.appmesh_metrics import metric_tags
 from meshlint.compile.envoy.envoy_json import Json, http2_protocol_options, load_assignment, socket_address, typed
 from meshlint.compile.envoy.names import GATEWAY_KIND
 from meshlint.compile.envoy.options import CompileOptions, is_ip
@@ -49,20 +51,24 @@ def _log_format(fmt: LoggingFormat | None) -> Json | None:
 def hcm_tracing(options: CompileOptions, mesh: str, name: str) -> Json:
     """The HCM `tracing` block: `{}` like App Mesh without a tracer, else with the provider.
 
-    X-Ray segment fields follow the App Mesh agent, which wrote `virtual_node_name` for gateways too.
+    X-Ray segment fields follow the App Mesh agent, which wrote `virtual_node_name` for gateways too; a
+    sampling rule manifest is inlined, so the bootstrap needs no other file.
     """
     endpoint = options.tracer_endpoint()
     if endpoint is None:
         return {}
     host, port = endpoint
     if options.tracing == "xray":
-        return {"provider": typed(
-            "envoy.tracers.xray", "envoy.config.trace.v3.XRayConfig",
-            segment_name=f"{mesh}/{name}",
-            daemon_endpoint={"protocol": "UDP", "address": host, "port_value": port},
-            segment_fields={"origin": "AWS::AppMesh::Proxy",
-                            "aws": {"app_mesh": {"mesh_name": mesh, "virtual_node_name": name}}},
-        )}
+        fields: Json = {
+            "segment_name": xray.segment_name(options.xray_segment_name, mesh, name),
+            "daemon_endpoint": {"protocol": "UDP", "address": host, "port_value": port},
+            "segment_fields": {"origin": "AWS::AppMesh::Proxy",
+                               "aws": {"app_mesh": {"mesh_name": mesh, "virtual_node_name": name}}},
+        }
+        manifest = options.xray_manifest()
+        if manifest is not None:
+            fields["sampling_rule_manifest"] = {"inline_string": manifest}
+        return {"provider": typed("envoy.tracers.xray", "envoy.config.trace.v3.XRayConfig", **fields)}
     if options.tracing == "zipkin":
         return {"provider": typed(
             "envoy.tracers.zipkin", "envoy.config.trace.v3.ZipkinConfig",
@@ -91,13 +97,17 @@ def tracer_clusters(options: CompileOptions) -> list[Json]:
 
 
 def stats_config(options: CompileOptions, mesh: str, name: str, kind: str) -> Json | None:
-    if not options.stats_tags:
-        return None
-    resource_tag = "appmesh.virtual_gateway" if kind == GATEWAY_KIND else "appmesh.virtual_node"
-    tags: list[Json] = [{"tag_name": "appmesh.mesh", "fixed_value": mesh},
-                        {"tag_name": resource_tag, "fixed_value": name}]
-    tags += [{"tag_name": tag, "regex": regex} for tag, regex in _REGEX_TAGS]
-    return {"stats_tags": tags}
+    """App Mesh's two kinds of tags, in its agent's order: the fixed mesh / resource tags (ENABLE_ENVOY_STATS_TAGS),
+    the metrics extension's, then the listener regexes. None without any."""
+    tags: list[Json] = []
+    if options.mesh_tags():
+        resource_tag = "appmesh.virtual_gateway" if kind == GATEWAY_KIND else "appmesh.virtual_node"
+        tags += [{"tag_name": "appmesh.mesh", "fixed_value": mesh}, {"tag_name": resource_tag, "fixed_value": name}]
+    if options.appmesh_metrics:
+        tags += metric_tags(mesh, kind, name)
+    if options.listener_tags():
+        tags += [{"tag_name": tag, "regex": regex} for tag, regex in _REGEX_TAGS]
+    return {"stats_tags": tags} if tags else None
 
 
 def stats_sinks(options: CompileOptions) -> list[Json]:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
+from meshlint.compile.envoy import xray
+
 Tracing: TypeAlias = Literal["none", "xray", "zipkin", "opentelemetry"]
 StatsSink: TypeAlias = Literal["statsd", "dogstatsd"]
 AppMeshDefaults: TypeAlias = Literal["2020-07", "legacy"]
@@ -54,8 +56,25 @@ class CompileOptions:
     """Push stats to a statsd or dogstatsd agent over UDP; None = scrape /stats/prometheus only."""
     stats_sink_address: str | None = None
     """host:port (IP) of the stats agent; default 127.0.0.1:8125."""
+    xray_sampling_rate: float | None = None
+    """X-Ray: share of requests traced after the fixed target, 0..1 (App Mesh XRAY_SAMPLING_RATE, 0.05)."""
+    xray_fixed_target: int | None = None
+    """X-Ray: requests traced every second before the rate applies (App Mesh always 1)."""
+    xray_sampling_rule_manifest: str | None = None
+    """X-Ray: a version 2 sampling rule manifest (JSON text, App Mesh XRAY_SAMPLING_RULE_MANIFEST), inlined."""
+    xray_segment_name: str = xray.DEFAULT_SEGMENT_NAME
+    """X-Ray segment name; `{mesh}` and `{name}` (virtual node or gateway) are filled in (XRAY_SEGMENT_NAME)."""
     stats_tags: bool = True
-    """Emit App Mesh's `appmesh.*` stats tags (mesh, virtual node/gateway, listener protocol/port)."""
+    """False leaves out every `appmesh.*` stats tag, whatever the two options below say."""
+    listener_stats_tags: bool = True
+    """App Mesh's regex tags (always on in its images since v1.22.2.1): `ingress.<protocol>.<port>` stat
+    prefixes of a multi-listener node become `ingress` with `appmesh.listener_protocol` / `_port` labels."""
+    mesh_stats_tags: bool = True
+    """Fixed `appmesh.mesh` and `appmesh.virtual_node` / `appmesh.virtual_gateway` tags on every stat (App Mesh:
+    only with ENABLE_ENVOY_STATS_TAGS=1). On by default: an extra label breaks no Prometheus query."""
+    appmesh_metrics: bool = True
+    """Reproduce App Mesh's metrics extension (APPMESH_METRIC_EXTENSION_VERSION=1): per target service stats
+    and the `Mesh`, `VirtualNode`/`VirtualGateway`, `TargetVirtualService`, `TargetVirtualNode` tags."""
     resolve: Mapping[str, str] = field(default_factory=dict)
     """DNS hostname -> IP: egress clusters whose service-discovery hostname is listed become STATIC."""
     cert_map: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -117,6 +136,7 @@ class CompileOptions:
         self.tracer_endpoint()
         self.stats_endpoint()
         self._check_deployment()
+        self._check_xray()
 
     def _check_deployment(self) -> None:
         for value in self.emit:
@@ -136,6 +156,33 @@ class CompileOptions:
         if not self.ecs_config_uri.startswith("s3://") or any(c.isspace() for c in self.ecs_config_uri):
             raise ValueError(f"ecs_config_uri must be an s3:// URI, got {self.ecs_config_uri!r}")
 
+    def _check_xray(self) -> None:
+        if self.xray_sampling_rate is not None:
+            xray.check_rate(self.xray_sampling_rate)
+        if self.xray_fixed_target is not None:
+            xray.check_fixed_target(self.xray_fixed_target)
+        if self.xray_sampling_rule_manifest is not None:
+            xray.check_manifest(self.xray_sampling_rule_manifest)
+        xray.check_segment_name(self.xray_segment_name)
+        given = self.xray_sampling_rate is not None or self.xray_fixed_target is not None
+        if given and self.xray_sampling_rule_manifest is not None:
+            raise OptionConflict("give either an X-Ray sampling rule manifest or a sampling rate / fixed target, "
+                                 "not both (the manifest's default rule sets both)")
+        customised = given or self.xray_sampling_rule_manifest is not None
+        if self.tracing != "xray" and (customised or self.xray_segment_name != xray.DEFAULT_SEGMENT_NAME):
+            raise OptionConflict("the X-Ray sampling and segment name options need tracing: xray")
+
+    def xray_manifest(self) -> str | None:
+        """The sampling rule manifest Envoy gets inline; None keeps X-Ray's default rule (1/s, then 5 %)."""
+        return xray.sampling_manifest(self.xray_sampling_rate, self.xray_fixed_target,
+                                      self.xray_sampling_rule_manifest)
+
+    def listener_tags(self) -> bool:
+        return self.stats_tags and self.listener_stats_tags
+
+    def mesh_tags(self) -> bool:
+        return self.stats_tags and self.mesh_stats_tags
+
     def tracer_endpoint(self) -> tuple[str, int] | None:
         """(host, port) of the tracer, or None without tracing."""
         if self.tracing == "none":
@@ -153,6 +200,10 @@ class CompileOptions:
         host, port = parse_host_port("stats_sink_address", self.stats_sink_address or DEFAULT_STATS_SINK_ADDRESS)
         _ip("stats_sink_address", host)
         return host, port
+
+
+class OptionConflict(ValueError):
+    """Options that are each valid but not together: only the whole set can be judged."""
 
 
 def parse_host_port(what: str, text: str) -> tuple[str, int]:
