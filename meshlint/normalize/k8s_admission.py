@@ -201,6 +201,14 @@ def ip_preference(item: K8sDoc) -> Iterator[Finding]:
                        "checked and built is what ran", at_key=True)
 
 
+def as_deployed(discovery: dict[str, Any]) -> dict[str, Any]:
+    """A Mesh's serviceDiscovery as App Mesh got it from the controller (see ip_preference): the written
+    ipPreference when it is a cluster family (the cluster's, presumably), else IPv4_ONLY, the controller's
+    default family."""
+    value = discovery.get("ipPreference")
+    return discovery if value in _CLUSTER_FAMILIES or is_unknown(value) else {**discovery, "ipPreference": "IPv4_ONLY"}
+
+
 def _refused(rule: str, item: K8sDoc, why: str, pointer: str, help: str, *, at_key: bool = False) -> Finding:
     return Finding(rule, f"the controller refused {item.written}: {why}",
                    item.path, pointer, item.doc, help=help, at_key=at_key)

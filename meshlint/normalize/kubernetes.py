@@ -170,6 +170,8 @@ class Cluster:
         renamed = {k: api for k, api in _RENAMED.get(kind, {}).items() if k in spec and api not in spec}
         for k8s_key, api_key in renamed.items():
             spec[api_key] = spec.pop(k8s_key)
+        if kind == "Mesh" and isinstance(spec.get("serviceDiscovery"), dict) and renamed:
+            spec["serviceDiscovery"] = k8s_admission.as_deployed(spec["serviceDiscovery"])
         spec_schema = shape.kind_schema(kind).get("properties", {}).get("spec")
         converted = shape.convert(spec, spec_schema, spec_at, ("spec",), out, self._resolver(item))
         for k8s_key, api_key in renamed.items():
