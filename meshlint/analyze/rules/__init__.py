@@ -12,6 +12,8 @@ from meshlint.analyze.rules import (  # noqa: F401  (registers)
     mtls,
     readiness,
     references,
+    refused,
+    refused_gateway,
     resilience,
     routing,
     tls,
