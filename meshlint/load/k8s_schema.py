@@ -51,6 +51,12 @@ def check(kind: str, data: Any, skip: Iterable[str] = ()) -> list[SchemaProblem]
             if not any(p.pointer == s or p.pointer.startswith(s + "/") for s in prefixes)]
 
 
+def problem_key(pointer: str, message: str) -> tuple[str, str]:
+    """One schema problem as both the CRD and the API shape may word it: where, and what (without the path in
+    the schema's own spelling that starts most messages)."""
+    return pointer, "unknown field" if message.startswith("unknown field") else message.split(" ", 1)[-1]
+
+
 def without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: without_nulls(v) for k, v in value.items() if v is not None}

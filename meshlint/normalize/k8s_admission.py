@@ -22,6 +22,7 @@ MEMBERSHIP = "membership-refused"
 READ_ONLY = "read-only-field"
 DUPLICATE_REF = "duplicate-backend-ref"
 IP_PREFERENCE = "ip-preference-overridden"
+UNRESOLVED = "unresolved-value"
 # spec fields a mutating webhook sets on create and refuses when written
 _READ_ONLY = {"meshRef": "Mesh", "virtualGatewayRef": "VirtualGateway"}
 _CLUSTER_FAMILIES = ("IPv4_ONLY", "IPv6_ONLY")
@@ -96,6 +97,19 @@ def _and(a: bool | None, b: bool | None) -> bool | None:
     if a is False or b is False:
         return False
     return None if a is None or b is None else True
+
+
+def undecided_mesh(item: K8sDoc, meshes: int) -> Finding:
+    return Finding(UNRESOLVED, f"the mesh of {item.kind} {item.name} (namespace {item.namespace}) cannot be "
+                   f"determined: {meshes} Mesh resources and no spec.meshRef", item.path, "/metadata", item.doc,
+                   help="check the Mesh (with its namespaceSelector) and the Namespace together with this file, "
+                        "or set spec.meshRef")
+
+
+def undecided_gateway(item: K8sDoc, candidates: int) -> Finding:
+    return Finding(UNRESOLVED, f"the virtual gateway of GatewayRoute {item.name} cannot be determined: "
+                   f"{candidates} VirtualGateways may select it", item.path, "/metadata", item.doc,
+                   help="check it together with its VirtualGateway (and Namespace), or set spec.virtualGatewayRef")
 
 
 def no_mesh(item: K8sDoc, meshes: Sequence[K8sDoc], labels: dict[str, Any] | None) -> Finding:

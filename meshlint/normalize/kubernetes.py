@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from meshlint.diagnostics import Finding, join_pointer, parent_pointer
+from meshlint.diagnostics import Finding, join_pointer
 from meshlint.kinds import NAME_KEY
 from meshlint.load import k8s_schema
 from meshlint.load.schema import SchemaProblem
@@ -140,7 +140,7 @@ class Cluster:
         for item in self.docs:
             refused = [] if item.made_by is not None else k8s_schema.check(item.kind, item.data,
                                                                           _MUTATED.get(item.kind, ()))
-            said = {_problem_key(p.pointer, p.message) for p in refused}
+            said = {k8s_schema.problem_key(p.pointer, p.message) for p in refused}
             for kind, obj, original, table_base in self._objects(item):
                 index = counters.get((item.path, item.doc), 0)
                 counters[(item.path, item.doc)] = index + 1
@@ -175,7 +175,7 @@ class Cluster:
         spec_schema = shape.kind_schema(kind).get("properties", {}).get("spec")
         converted = shape.convert(spec, spec_schema, spec_at, ("spec",), out, self._resolver(item))
         for k8s_key, api_key in renamed.items():
-            _repoint(out.table, join_pointer(spec_at, api_key), join_pointer(spec_at, k8s_key))
+            out.repoint(join_pointer(spec_at, api_key), join_pointer(spec_at, k8s_key))
         for key, at in original.items():
             out.note(at, key)
         out.note("")
@@ -187,7 +187,7 @@ class Cluster:
         for f in findings:
             if f.rule != "schema":
                 self.findings.append(f)
-            elif _problem_key(_original(out.table, f.pointer), f.message) not in said:
+            elif k8s_schema.problem_key(out.original(f.pointer), f.message) not in said:
                 told = f.message if f.message.startswith("App Mesh refused") else \
                     f"App Mesh refused {item.written}: {f.message}"
                 self.findings.append(replace(f, message=told))
@@ -243,19 +243,14 @@ class Cluster:
         only = found.only
         if only is not None:
             return aws_name("Mesh", only.name, "", only.spec)
-        refused = item.made_by is None and meshes and not found.maybe and len(found.sure) != 1
-        if refused:
+        if item.made_by is None and (len(found.sure) > 1 or (meshes and not found.sure and not found.maybe)):
             self.findings.append(k8s_admission.several_meshes(item, found.sure) if found.sure
                                  else k8s_admission.no_mesh(item, meshes, labels))
             if len(meshes) == 1:
                 return aws_name("Mesh", meshes[0].name, "", meshes[0].spec)
         elif item.path not in self._mesh_notes:
             self._mesh_notes.add(item.path)
-            self.findings.append(Finding(
-                RULE, f"the mesh of {item.kind} {item.name} (namespace {item.namespace}) cannot be determined: "
-                f"{len(meshes)} Mesh resources and no spec.meshRef", item.path, "/metadata", item.doc,
-                help="check the Mesh (with its namespaceSelector) and the Namespace together with this file, "
-                     "or set spec.meshRef"))
+            self.findings.append(k8s_admission.undecided_mesh(item, len(meshes)))
         return "${mesh}"
 
     def _gateway_of(self, item: K8sDoc, mesh: str) -> str:
@@ -275,14 +270,10 @@ class Cluster:
             if gateway_mesh != mesh and not is_unknown(gateway_mesh) and not is_unknown(mesh):
                 self.findings.append(k8s_admission.gateway_in_other_mesh(item, chosen, gateway_mesh, mesh))
             return aws_name("VirtualGateway", chosen.name, chosen.namespace, chosen.spec)
-        if gateways and not found.maybe and item.made_by is None:
+        if item.made_by is None and (len(found.sure) > 1 or (gateways and not found.maybe)):
             self.findings.append(k8s_admission.no_gateway(item, found.sure))
         else:
-            self.findings.append(Finding(
-                RULE, f"the virtual gateway of GatewayRoute {item.name} cannot be determined: "
-                f"{len(found.sure) + len(found.maybe)} VirtualGateways may select it", item.path, "/metadata",
-                item.doc, help="check it together with its VirtualGateway (and Namespace), or set "
-                               "spec.virtualGatewayRef"))
+            self.findings.append(k8s_admission.undecided_gateway(item, len(found.sure) + len(found.maybe)))
         return "${virtual gateway of " + item.name + "}"  # its own unknown: never compared with another route's
 
     def _ref_name(self, kind: str, ref: dict[str, Any], item: K8sDoc) -> str:
@@ -327,26 +318,3 @@ class Cluster:
 
 def _one(docs: list[K8sDoc]) -> K8sDoc | None:
     return docs[0] if len(docs) == 1 else None
-
-
-def _original(table: dict[str, str], pointer: str) -> str:
-    """The user's pointer of a translated one: its nearest ancestor in `table` (load.sources.SourceFile)."""
-    probe = pointer
-    while probe:
-        if probe in table:
-            return table[probe]
-        probe = parent_pointer(probe)
-    return pointer
-
-
-def _repoint(table: dict[str, str], api: str, written: str) -> None:
-    """Translated nodes noted at `api` (a renamed field) or below it came from `written`."""
-    for key, at in table.items():
-        if at == api or at.startswith(api + "/"):
-            table[key] = written + at[len(api):]
-
-
-def _problem_key(pointer: str, message: str) -> tuple[str, str]:
-    """One schema problem as both the CRD and the API shape may word it: where, and what (without the path
-    in the API's spelling that starts most messages)."""
-    return pointer, "unknown field" if message.startswith("unknown field") else message.split(" ", 1)[-1]
