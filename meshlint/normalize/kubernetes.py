@@ -108,6 +108,8 @@ class Cluster:
     kustomized: dict[str, str] = field(default_factory=dict)  # display path -> namespace a kustomization sets
     _mesh_notes: set[str] = field(default_factory=set)
     _meshes: dict[tuple[str, int, str, str], str] = field(default_factory=dict)  # each object's mesh, said once
+    _named: dict[tuple[str, str, str], K8sDoc] = field(default_factory=dict)  # (kind, name, namespace) -> first
+    _kinds: dict[str, list[K8sDoc]] = field(default_factory=dict)
 
     def add(self, path: str, doc: int, data: dict[str, Any]) -> None:
         """Keep an App Mesh custom resource or a Namespace, and what Flagger creates for an App Mesh Canary;
@@ -137,6 +139,9 @@ class Cluster:
         counters: dict[tuple[str, int], int] = {}
         if self.kustomized:
             self.docs = [replace(d, kustomized=kustomize.namespace_of(d.path, self.kustomized)) for d in self.docs]
+        self._kinds = {}
+        for d in reversed(self.docs):  # looked up for every object: indexed once, not searched per object
+            self._named[(d.kind, d.name, d.namespace)] = d
         for item in self.docs:
             refused = [] if item.made_by is not None else k8s_schema.check(item.kind, item.data,
                                                                           _MUTATED.get(item.kind, ()))
@@ -231,7 +236,7 @@ class Cluster:
         """spec.meshRef, else the one Mesh whose namespaceSelector selects the namespace, as the controller
         designates it on create (pkg/mesh/membership_designator.go); none or several is a refusal when the
         input decides it, else unknown. A refused object is still checked in the one Mesh given, if so."""
-        meshes = [d for d in self.docs if d.kind == "Mesh"]
+        meshes = self._of_kind("Mesh")
         ref = item.spec.get("meshRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             for mesh in meshes:
@@ -259,7 +264,7 @@ class Cluster:
         ref = item.spec.get("virtualGatewayRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             return self._ref_name("VirtualGateway", ref, item)
-        gateways = [g for g in self.docs if g.kind == "VirtualGateway"]
+        gateways = self._of_kind("VirtualGateway")
         found = k8s_admission.gateway_candidates(gateways, self.namespaces.get(item.namespace), item)
         chosen = found.only
         if chosen is None and found.maybe and len(found.sure) <= 1:  # labels not given: the likeliest
@@ -278,10 +283,15 @@ class Cluster:
 
     def _ref_name(self, kind: str, ref: dict[str, Any], item: K8sDoc) -> str:
         namespace = str(ref.get("namespace") or item.namespace)
-        for target in self.docs:
-            if target.kind == kind and target.name == ref.get("name") and target.namespace == namespace:
-                return aws_name(kind, target.name, namespace, target.spec)
+        target = self._named.get((kind, str(ref.get("name")), namespace))
+        if target is not None:
+            return aws_name(kind, target.name, namespace, target.spec)
         return aws_name(kind, str(ref.get("name")), namespace)
+
+    def _of_kind(self, kind: str) -> list[K8sDoc]:
+        if kind not in self._kinds:
+            self._kinds[kind] = [d for d in self.docs if d.kind == kind]
+        return self._kinds[kind]
 
     def _resolver(self, item: K8sDoc) -> shape.Resolver:
         def resolve(value: Any, at: str) -> Any:
