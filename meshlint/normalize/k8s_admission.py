@@ -30,7 +30,8 @@ _CLUSTER_FAMILIES = ("IPv4_ONLY", "IPv6_ONLY")
 
 def selects(selector: Any, labels: dict[str, Any] | None) -> bool | None:
     """Kubernetes label-selector semantics (metav1.LabelSelectorAsSelector): absent selects nothing, empty
-    selects everything, matchLabels and matchExpressions are ANDed. None: it depends on labels not given."""
+    selects everything, matchLabels and matchExpressions are ANDed. None: it depends on labels not given, or on
+    a value unknown offline (meshlint.unknowns), which is never the ground of a refusal."""
     if not isinstance(selector, dict):
         return False
     wanted = selector.get("matchLabels") or {}
@@ -41,8 +42,21 @@ def selects(selector: Any, labels: dict[str, Any] | None) -> bool | None:
         return None
     if not isinstance(wanted, dict) or not isinstance(expressions, list):
         return False
-    return (all(labels.get(k) == v for k, v in wanted.items())
-            and all(_matches(e, labels) for e in expressions))
+    verdicts = [_unknown_or(labels.get(k) == v, k, v, labels.get(k)) for k, v in wanted.items()]
+    verdicts += [_unknown_or(_matches(e, labels), e, labels) for e in expressions]
+    return False if False in verdicts else None if None in verdicts else True
+
+
+def _unknown_or(verdict: bool, *involved: Any) -> bool | None:
+    return None if any(_has_unknown(v) for v in involved) else verdict
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(k) or _has_unknown(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return is_unknown(value)
 
 
 def _matches(expression: Any, labels: dict[str, Any]) -> bool:

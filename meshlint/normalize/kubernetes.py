@@ -243,7 +243,7 @@ class Cluster:
                 if mesh.name == ref["name"]:
                     return aws_name("Mesh", mesh.name, "", mesh.spec)
             return str(ref["name"])
-        labels = self.namespaces.get(item.namespace)
+        labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
         found = k8s_admission.mesh_candidates(meshes, labels)
         only = found.only
         if only is not None:
@@ -265,7 +265,8 @@ class Cluster:
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             return self._ref_name("VirtualGateway", ref, item)
         gateways = self._of_kind("VirtualGateway")
-        found = k8s_admission.gateway_candidates(gateways, self.namespaces.get(item.namespace), item)
+        labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
+        found = k8s_admission.gateway_candidates(gateways, labels, item)
         chosen = found.only
         if chosen is None and found.maybe and len(found.sure) <= 1:  # labels not given: the likeliest
             likely = [g for g in found.sure + found.maybe if self._mesh_of(g) == mesh]
