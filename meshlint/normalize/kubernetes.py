@@ -34,6 +34,8 @@ _K8S_ONLY = {"awsName", "meshRef", "podSelector", "backendGroups", "namespaceSel
 _RENAMED = {"Mesh": {"meshServiceDiscovery": "serviceDiscovery"}}
 # what a mutating webhook sets or replaces before the CRD schema applies: reported by k8s_admission instead
 _MUTATED = {"Mesh": ("/spec/meshServiceDiscovery",), "GatewayRoute": ("/spec/meshRef", "/spec/virtualGatewayRef")}
+_MUTATED.update({kind: ("/spec/meshRef",) for kind in ("VirtualNode", "VirtualService", "VirtualRouter",
+                                                        "VirtualGateway")})
 # ref field -> (kind referred to, API field that holds the name)
 _REFS = {
     "virtualNodeRef": ("VirtualNode", "virtualNodeName"), "virtualNodeARN": ("VirtualNode", "virtualNodeName"),

@@ -96,3 +96,10 @@ spec:
 """
     found = _rules(tmp_path, "---\n".join([NS % "{mesh: pay}", MESH % "{matchLabels: {mesh: shop}}", canary]))
     assert not {r for r, _, _ in found} & {"membership-refused", "read-only-field", "schema"}
+
+
+def test_a_written_mesh_ref_is_one_refusal_not_a_crd_error_too(tmp_path: Path) -> None:
+    """The mutating webhook refuses spec.meshRef before the CRD (which wants a uid in it) is applied."""
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}",
+                                          NODE.replace("spec:\n", "spec:\n  meshRef: {name: shop}\n")]))
+    assert [r for r, _, _ in found if r in ("schema", "read-only-field")] == ["read-only-field"]
