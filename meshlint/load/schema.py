@@ -61,7 +61,23 @@ class SchemaProblem:
 
 def check(kind: str, data: Any, base: str = "") -> list[SchemaProblem]:
     """Schema problems of one resource object; `base` is its pointer inside the document."""
-    validator = _validator(kind)
+    return problems_of(_validator(kind), data, base)
+
+
+def beyond_model(kind: str, obj: Any, base: str = "") -> list[SchemaProblem]:
+    """What App Mesh refuses that botocore's model does not say. A virtual service's name is a resource name
+    of 1 to 255 characters like every other (the model types it a plain string): App Mesh answered a longer one
+    with BadRequestException (aws-app-mesh-controller-for-k8s, test/integration/virtualservice)."""
+    name = obj.get("virtualServiceName") if kind == "VirtualService" and isinstance(obj, dict) else None
+    if isinstance(name, str) and len(name) > 255 and not is_unknown(name):
+        return [SchemaProblem(join_pointer(base, "virtualServiceName"),
+                              f"App Mesh refused virtualServiceName of {len(name)} characters: a resource name is "
+                              "1 to 255 characters", "a DNS name is at most 253 characters; shorten it")]
+    return []
+
+
+def problems_of(validator: Any, data: Any, base: str = "") -> list[SchemaProblem]:
+    """The problems a jsonschema validator finds in `data`, explained (meshlint.load.k8s_schema uses it too)."""
     problems: list[SchemaProblem] = []
     for error in validator.iter_errors(data):
         problems.extend(_explain(error, base))

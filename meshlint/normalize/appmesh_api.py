@@ -126,6 +126,8 @@ def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawRe
     if problems and not findings:
         unknown = frozenset(p.pointer for p in problems)
         spec = typed_spec(kind, _with_standins(obj, problems, origin.base))
+    findings += [Finding("schema", p.message, origin.path, p.pointer, origin.doc, p.help)
+                 for p in schema.beyond_model(kind, obj, origin.base)]
     names = [obj.get(k) for k in (NAME_KEY[kind], PARENT_KEY.get(kind), "meshName") if k]
     if not all(isinstance(n, str) and n for n in names):
         return None, findings

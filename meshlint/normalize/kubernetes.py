@@ -15,10 +15,13 @@ from typing import Any
 
 from meshlint.diagnostics import Finding, join_pointer
 from meshlint.kinds import NAME_KEY
+from meshlint.load import k8s_schema
+from meshlint.load.schema import SchemaProblem
 from meshlint.load.sources import translated_base
 from meshlint.model.entities import Origin
-from meshlint.normalize import flagger, kustomize, shape
+from meshlint.normalize import flagger, k8s_admission, kustomize, shape
 from meshlint.normalize.appmesh_api import RawResource, read_resource
+from meshlint.unknowns import is_unknown
 
 GROUP = "appmesh.k8s.aws/"
 VERSION = "appmesh.k8s.aws/v1beta2"
@@ -27,6 +30,12 @@ RULE = "unresolved-value"
 # spec fields the controller uses for Kubernetes wiring; they have no App Mesh API counterpart
 _K8S_ONLY = {"awsName", "meshRef", "podSelector", "backendGroups", "namespaceSelector", "gatewayRouteSelector",
              "virtualGatewayRef", "routes", "meshOwner"}
+# spec fields the CRD spells differently from the API, by kind
+_RENAMED = {"Mesh": {"meshServiceDiscovery": "serviceDiscovery"}}
+# what a mutating webhook sets or replaces before the CRD schema applies: reported by k8s_admission instead
+_MUTATED = {"Mesh": ("/spec/meshServiceDiscovery",), "GatewayRoute": ("/spec/meshRef", "/spec/virtualGatewayRef")}
+_MUTATED.update({kind: ("/spec/meshRef",) for kind in ("VirtualNode", "VirtualService", "VirtualRouter",
+                                                        "VirtualGateway")})
 # ref field -> (kind referred to, API field that holds the name)
 _REFS = {
     "virtualNodeRef": ("VirtualNode", "virtualNodeName"), "virtualNodeARN": ("VirtualNode", "virtualNodeName"),
@@ -71,6 +80,11 @@ class K8sDoc:
         spec = self.data.get("spec")
         return spec if isinstance(spec, dict) else {}
 
+    @property
+    def written(self) -> str:
+        """How messages name the object: `Mesh shop`, `VirtualNode web in namespace shop`."""
+        return f"{self.kind} {self.name}" + ("" if self.kind == "Mesh" else f" in namespace {self.namespace}")
+
     def labels(self) -> dict[str, Any]:
         found = self.metadata.get("labels")
         return found if isinstance(found, dict) else {}
@@ -95,6 +109,9 @@ class Cluster:
     tables: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (path, doc, translation)
     kustomized: dict[str, str] = field(default_factory=dict)  # display path -> namespace a kustomization sets
     _mesh_notes: set[str] = field(default_factory=set)
+    _meshes: dict[tuple[str, int, str, str], str] = field(default_factory=dict)  # each object's mesh, said once
+    _named: dict[tuple[str, str, str], K8sDoc] = field(default_factory=dict)  # (kind, name, namespace) -> first
+    _kinds: dict[str, list[K8sDoc]] = field(default_factory=dict)
 
     def add(self, path: str, doc: int, data: dict[str, Any]) -> None:
         """Keep an App Mesh custom resource or a Namespace, and what Flagger creates for an App Mesh Canary;
@@ -124,21 +141,48 @@ class Cluster:
         counters: dict[tuple[str, int], int] = {}
         if self.kustomized:
             self.docs = [replace(d, kustomized=kustomize.namespace_of(d.path, self.kustomized)) for d in self.docs]
+        self._kinds = {}
+        for d in reversed(self.docs):  # looked up for every object: indexed once, not searched per object
+            self._named[(d.kind, d.name, d.namespace)] = d
         for item in self.docs:
+            refused = [] if item.made_by is not None else k8s_schema.check(item.kind, item.data,
+                                                                          _MUTATED.get(item.kind, ()))
+            said = {k8s_schema.problem_key(p.pointer, p.message) for p in refused}
             for kind, obj, original, table_base in self._objects(item):
                 index = counters.get((item.path, item.doc), 0)
                 counters[(item.path, item.doc)] = index + 1
-                raw = self._resource(item, kind, obj, original, table_base, index)
+                raw = self._resource(item, kind, obj, original, table_base, index, said)
                 if raw is not None:
                     out.append((raw, item))
+            if item.made_by is None:
+                self._admission(item, refused)
         return out
 
+    def _admission(self, item: K8sDoc, refused: list[SchemaProblem]) -> None:
+        """What the controller refuses before App Mesh sees the object: its CRD schema, its mutating and its
+        validating webhooks (k8s_admission)."""
+        self.findings.extend(
+            Finding("schema", f"the controller refused {item.written}: {p.message} (its CRD schema)", item.path,
+                    p.pointer, item.doc, p.help, at_key=p.at_key)
+            for p in refused if not p.unknown)
+        self.findings.extend(k8s_admission.read_only(item))
+        self.findings.extend(k8s_admission.duplicate_backends(item))
+        self.findings.extend(k8s_admission.ip_preference(item))
+
     def _resource(self, item: K8sDoc, kind: str, obj: dict[str, Any], original: dict[str, str],
-                  spec_at: str, index: int) -> RawResource | None:
+                  spec_at: str, index: int, said: set[tuple[str, str]]) -> RawResource | None:
+        """The API-shaped resource; its schema problems are App Mesh's, but for those the CRD reports (said)."""
         out = shape.Translation(translated_base(index))
         spec = {k: v for k, v in obj.pop("spec").items() if k not in _K8S_ONLY}
+        renamed = {k: api for k, api in _RENAMED.get(kind, {}).items() if k in spec and api not in spec}
+        for k8s_key, api_key in renamed.items():
+            spec[api_key] = spec.pop(k8s_key)
+        if kind == "Mesh" and isinstance(spec.get("serviceDiscovery"), dict) and renamed:
+            spec["serviceDiscovery"] = k8s_admission.as_deployed(spec["serviceDiscovery"])
         spec_schema = shape.kind_schema(kind).get("properties", {}).get("spec")
         converted = shape.convert(spec, spec_schema, spec_at, ("spec",), out, self._resolver(item))
+        for k8s_key, api_key in renamed.items():
+            out.repoint(join_pointer(spec_at, api_key), join_pointer(spec_at, k8s_key))
         for key, at in original.items():
             out.note(at, key)
         out.note("")
@@ -146,9 +190,14 @@ class Cluster:
         if item.made_by is not None:  # generated: every finding points at what generated it
             out.table = dict.fromkeys(out.table, item.made_by)
         self.tables.append((item.path, item.doc, out.table))
-        written = f"{item.kind} {item.name} in namespace {item.namespace}"
-        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base, "kubernetes", written))
-        self.findings.extend(findings)
+        raw, findings = read_resource(kind, api, Origin(item.path, item.doc, out.base, "kubernetes", item.written))
+        for f in findings:
+            if f.rule != "schema":
+                self.findings.append(f)
+            elif k8s_schema.problem_key(out.original(f.pointer), f.message) not in said:
+                told = f.message if f.message.startswith("App Mesh refused") else \
+                    f"App Mesh refused {item.written}: {f.message}"
+                self.findings.append(replace(f, message=told))
         return raw
 
     def _objects(self, item: K8sDoc) -> list[tuple[str, dict[str, Any], dict[str, str], str]]:
@@ -180,56 +229,77 @@ class Cluster:
         return found
 
     def _mesh_of(self, item: K8sDoc) -> str:
-        meshes = [d for d in self.docs if d.kind == "Mesh"]
+        key = (item.path, item.doc, item.kind, item.name)
+        if key not in self._meshes:
+            self._meshes[key] = self._designate_mesh(item)
+        return self._meshes[key]
+
+    def _designate_mesh(self, item: K8sDoc) -> str:
+        """spec.meshRef, else the one Mesh whose namespaceSelector selects the namespace, as the controller
+        designates it on create (pkg/mesh/membership_designator.go); none or several is a refusal when the
+        input decides it, else unknown. A refused object is still checked in the one Mesh given, if so."""
+        meshes = self._of_kind("Mesh")
         ref = item.spec.get("meshRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             for mesh in meshes:
                 if mesh.name == ref["name"]:
                     return aws_name("Mesh", mesh.name, "", mesh.spec)
             return str(ref["name"])
-        labels = self.namespaces.get(item.namespace)
-        if labels is not None:
-            chosen = [m for m in meshes if _selects(m.spec.get("namespaceSelector"), labels)]
-            if len(chosen) == 1:
-                return aws_name("Mesh", chosen[0].name, "", chosen[0].spec)
-        if len(meshes) == 1:
-            return aws_name("Mesh", meshes[0].name, "", meshes[0].spec)
-        if item.path not in self._mesh_notes:
+        labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
+        found = k8s_admission.mesh_candidates(meshes, labels)
+        only = found.only
+        if only is not None:
+            return aws_name("Mesh", only.name, "", only.spec)
+        if item.made_by is None and (len(found.sure) > 1 or (meshes and not found.sure and not found.maybe)):
+            self.findings.append(k8s_admission.several_meshes(item, found.sure) if found.sure
+                                 else k8s_admission.no_mesh(item, meshes, labels))
+            if len(meshes) == 1:
+                return aws_name("Mesh", meshes[0].name, "", meshes[0].spec)
+        elif item.path not in self._mesh_notes:
             self._mesh_notes.add(item.path)
-            self.findings.append(Finding(
-                RULE, f"the mesh of {item.kind} {item.name} (namespace {item.namespace}) cannot be determined: "
-                f"{len(meshes)} Mesh resources and no spec.meshRef", item.path, "/metadata", item.doc,
-                help="check the Mesh (with its namespaceSelector) and the Namespace together with this file, "
-                     "or set spec.meshRef"))
+            self.findings.append(k8s_admission.undecided_mesh(item, len(meshes)))
         return "${mesh}"
 
     def _gateway_of(self, item: K8sDoc, mesh: str) -> str:
+        """spec.virtualGatewayRef, else the one VirtualGateway that selects the route (namespaceSelector and
+        gatewayRouteSelector), which must be of the route's mesh (webhooks/appmesh/gatewayroute_mutator.go)."""
         ref = item.spec.get("virtualGatewayRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             return self._ref_name("VirtualGateway", ref, item)
-        gateways = [g for g in self.docs if g.kind == "VirtualGateway" and self._mesh_of(g) == mesh]
-        labels = self.namespaces.get(item.namespace)
-        chosen = [g for g in gateways if (labels is None or _selects(g.spec.get("namespaceSelector"), labels))
-                  and _selects(g.spec.get("gatewayRouteSelector", {}), item.labels())]
-        if len(chosen) > 1:
-            chosen = [g for g in chosen if g.namespace == item.namespace] or chosen
-        if len(chosen) == 1:
-            return aws_name("VirtualGateway", chosen[0].name, chosen[0].namespace, chosen[0].spec)
-        self.findings.append(Finding(
-            RULE, f"the virtual gateway of GatewayRoute {item.name} cannot be determined: {len(chosen)} "
-            "VirtualGateways select it", item.path, "/metadata", item.doc,
-            help="check it together with its VirtualGateway (and Namespace), or set spec.virtualGatewayRef"))
+        gateways = self._of_kind("VirtualGateway")
+        labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
+        found = k8s_admission.gateway_candidates(gateways, labels, item)
+        chosen = found.only
+        if chosen is None and found.maybe and len(found.sure) <= 1:  # labels not given: the likeliest
+            likely = [g for g in found.sure + found.maybe if self._mesh_of(g) == mesh]
+            chosen = _one([g for g in likely if g.namespace == item.namespace] or likely)
+        if chosen is not None:
+            gateway_mesh = self._mesh_of(chosen)
+            if gateway_mesh != mesh and not is_unknown(gateway_mesh) and not is_unknown(mesh):
+                self.findings.append(k8s_admission.gateway_in_other_mesh(item, chosen, gateway_mesh, mesh))
+            return aws_name("VirtualGateway", chosen.name, chosen.namespace, chosen.spec)
+        if item.made_by is None and (len(found.sure) > 1 or (gateways and not found.maybe)):
+            self.findings.append(k8s_admission.no_gateway(item, found.sure))
+        else:
+            self.findings.append(k8s_admission.undecided_gateway(item, len(found.sure) + len(found.maybe)))
         return "${virtual gateway of " + item.name + "}"  # its own unknown: never compared with another route's
 
     def _ref_name(self, kind: str, ref: dict[str, Any], item: K8sDoc) -> str:
         namespace = str(ref.get("namespace") or item.namespace)
-        for target in self.docs:
-            if target.kind == kind and target.name == ref.get("name") and target.namespace == namespace:
-                return aws_name(kind, target.name, namespace, target.spec)
+        target = self._named.get((kind, str(ref.get("name")), namespace))
+        if target is not None:
+            return aws_name(kind, target.name, namespace, target.spec)
         return aws_name(kind, str(ref.get("name")), namespace)
+
+    def _of_kind(self, kind: str) -> list[K8sDoc]:
+        if kind not in self._kinds:
+            self._kinds[kind] = [d for d in self.docs if d.kind == kind]
+        return self._kinds[kind]
 
     def _resolver(self, item: K8sDoc) -> shape.Resolver:
         def resolve(value: Any, at: str) -> Any:
+            if value is None:  # the API server drops a null before the controller reads the object
+                return shape.DROP
             if not isinstance(value, dict):
                 return value
             refs = [k for k in value if k in _REFS]
@@ -259,9 +329,5 @@ class Cluster:
         return arn
 
 
-def _selects(selector: Any, labels: dict[str, Any]) -> bool:
-    """Label selector semantics: absent selects nothing, empty selects everything (matchLabels only)."""
-    if not isinstance(selector, dict):
-        return False
-    wanted = selector.get("matchLabels") or {}
-    return isinstance(wanted, dict) and all(labels.get(k) == v for k, v in wanted.items())
+def _one(docs: list[K8sDoc]) -> K8sDoc | None:
+    return docs[0] if len(docs) == 1 else None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from meshlint.diagnostics import join_pointer
+from meshlint.diagnostics import join_pointer, parent_pointer
 from meshlint.load import schema
 
 # value, original pointer -> replacement value (or the value itself); lets an adapter resolve intrinsics
@@ -28,6 +28,21 @@ class Translation:
 
     def note(self, original: str, *tokens: str | int) -> None:
         self.table[join_pointer(self.base, *tokens)] = original
+
+    def original(self, pointer: str) -> str:
+        """Where a translated pointer came from: its nearest noted ancestor (as SourceFile.original_pointer)."""
+        probe = pointer
+        while probe:
+            if probe in self.table:
+                return self.table[probe]
+            probe = parent_pointer(probe)
+        return pointer
+
+    def repoint(self, api: str, written: str) -> None:
+        """Nodes noted at `api` (a field the adapter renamed) or below it came from `written`."""
+        for key, at in self.table.items():
+            if at == api or at.startswith(api + "/"):
+                self.table[key] = written + at[len(api):]
 
 
 @cache

@@ -340,7 +340,8 @@ def to_terraform(docs: list[Doc]) -> str:
 
 def to_kubernetes(docs: list[Doc], namespace: str = "mesh-ns") -> list[Doc]:
     """App Mesh controller custom resources: Kubernetes names `<kind>-<n>`, the App Mesh names in
-    `spec.awsName`, references as `*Ref: {name}` to the Kubernetes names, routes inline in their router."""
+    `spec.awsName`, references as `*Ref: {name}` to the Kubernetes names, routes inline in their router, and
+    the Namespace their Mesh selects."""
     k8s: dict[tuple[str, str], str] = {}
     for i, doc in enumerate(docs):
         kind, name = _identity(doc)
@@ -363,7 +364,11 @@ def to_kubernetes(docs: list[Doc], namespace: str = "mesh-ns") -> list[Doc]:
         return out
 
     mesh = next(d for d in docs if _identity(d)[0] == "Mesh")["meshName"]
-    out: list[Doc] = []
+    # membership as the controller designates it: the Mesh selects the labelled namespace, each gateway the
+    # gateway routes labelled with its name (spec.meshRef and virtualGatewayRef are read-only)
+    selector = {"matchLabels": {"mesh": k8s[("Mesh", mesh)]}}
+    out: list[Doc] = [{"apiVersion": "v1", "kind": "Namespace",
+                       "metadata": {"name": namespace, "labels": selector["matchLabels"]}}]
     routes: dict[str, list[Doc]] = {}
     for doc in docs:
         if _identity(doc)[0] == "Route":
@@ -376,13 +381,17 @@ def to_kubernetes(docs: list[Doc], namespace: str = "mesh-ns") -> list[Doc]:
         spec["awsName"] = doc[{"Mesh": "meshName", "GatewayRoute": "gatewayRouteName"}.get(
             kind, kind[0].lower() + kind[1:] + "Name")]
         metadata: Doc = {"name": k8s[(kind, name)]}
-        if kind != "Mesh":
+        if kind == "Mesh":
+            spec["namespaceSelector"] = selector
+        else:
             metadata["namespace"] = namespace
-            spec["meshRef"] = {"name": k8s[("Mesh", mesh)]}
         if kind == "VirtualRouter":
             spec["routes"] = routes.get(doc["virtualRouterName"], [])
+        if kind == "VirtualGateway":
+            spec["namespaceSelector"] = selector
+            spec["gatewayRouteSelector"] = {"matchLabels": {"gateway": k8s[(kind, name)]}}
         if kind == "GatewayRoute":
-            spec["virtualGatewayRef"] = {"name": k8s[("VirtualGateway", doc["virtualGatewayName"])]}
+            metadata["labels"] = {"gateway": k8s[("VirtualGateway", doc["virtualGatewayName"])]}
         out.append({"apiVersion": K8S_VERSION, "kind": kind, "metadata": metadata, "spec": spec})
     return out
 

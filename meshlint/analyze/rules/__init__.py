@@ -12,6 +12,8 @@ from meshlint.analyze.rules import (  # noqa: F401  (registers)
     mtls,
     readiness,
     references,
+    refused,
+    refused_gateway,
     resilience,
     routing,
     tls,
@@ -21,7 +23,8 @@ from meshlint.analyze.rules import (  # noqa: F401  (registers)
 
 LOADER_RULES = frozenset({"parse-error", "schema", "ignored-input", "template-placeholder", "unresolved-value",
                           "nothing-checked", "terraform-zero-priority", "terraform-union-overwritten",
-                          "terraform-id-as-name"})
+                          "terraform-id-as-name", "membership-refused", "read-only-field", "duplicate-backend-ref",
+                          "ip-preference-overridden"})
 BUILD_RULES = frozenset({"not-compilable"})
 # reported by the engine about `# meshlint: disable=...` suppressions (analyze/suppressions.py)
 SUPPRESSION_RULES = frozenset({"unused-suppression", "suppression-without-reason"})

@@ -17,6 +17,8 @@ _FQDN = re.compile(rf"{_LABEL}(\.{_LABEL})+\.?")
 @rule("duplicate-backend")
 def duplicate_backend(ctx: RuleContext) -> Iterator[Finding]:
     for node in ctx.model.nodes.values():
+        if node.origin.format == "kubernetes":
+            continue  # the controller refused the object (duplicate-backend-ref)
         seen: dict[str, int] = {}
         for i, backend in enumerate(node.spec.backends or ()):
             if backend.virtual_service is None:
@@ -54,8 +56,9 @@ def duplicate_target(ctx: RuleContext) -> Iterator[Finding]:
 @rule("service-name-not-fqdn")
 def service_name_not_fqdn(ctx: RuleContext) -> Iterator[Finding]:
     for service in ctx.model.services.values():
-        if _FQDN.fullmatch(service.name) or has_placeholder(service.name):
-            continue  # a placeholder's value is unknown (unresolved-value / template-placeholder report it)
+        if _FQDN.fullmatch(service.name) or has_placeholder(service.name) or len(service.name) > 255:
+            continue  # a placeholder's value is unknown (unresolved-value / template-placeholder report it); App
+            # Mesh refused a name over 255 characters (schema)
         what = ("is a short name, not a fully qualified domain name" if "." not in service.name.strip(".")
                 else "is not a valid DNS hostname")
         yield finding("service-name-not-fqdn", service, service.origin.pointer("virtualServiceName"),

@@ -1,0 +1,105 @@
+"""Kubernetes admission as the controller does it: label selectors, what a value unknown offline leaves
+undecided, nulls, and where a refused object's findings point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from meshlint import api
+from meshlint.normalize.k8s_admission import selects
+
+NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: %s}\n"
+MESH = "apiVersion: appmesh.k8s.aws/v1beta2\nkind: Mesh\nmetadata: {name: shop}\nspec: {namespaceSelector: %s}\n"
+NODE = """apiVersion: appmesh.k8s.aws/v1beta2
+kind: VirtualNode
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+"""
+
+
+@pytest.mark.parametrize(("selector", "labels", "expected"), [
+    (None, {"a": "1"}, False),
+    ({}, None, True),
+    ({"matchLabels": {"a": "1"}}, None, None),
+    ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"b": "1"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"b": "1"}, True),
+    ({"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "Exists"}]}, {"a": "1"}, False),
+    ({"matchLabels": {"mesh": "${MESH}"}}, {"mesh": "shop"}, None),
+    ({"matchLabels": {"mesh": "shop"}}, {"mesh": "${MESH}"}, None),
+    ({"matchLabels": {"mesh": "shop", "x": "${X}"}}, {"mesh": "other"}, False),
+])
+def test_label_selectors(selector: Any, labels: dict[str, Any] | None, expected: bool | None) -> None:
+    assert selects(selector, labels) is expected
+
+
+def _rules(tmp_path: Path, text: str) -> list[tuple[str, str, int]]:
+    (tmp_path / "mesh.yaml").write_text(text)
+    return [(d.rule, d.message, d.line) for d in api.check([str(tmp_path)]).diagnostics]
+
+
+def test_a_selector_value_unknown_offline_decides_no_membership(tmp_path: Path) -> None:
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: '${MESH}'}}", NODE]))
+    assert "membership-refused" not in {r for r, _, _ in found}
+
+
+def test_labels_that_match_no_mesh_are_a_refusal_at_the_object(tmp_path: Path) -> None:
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: pay}", MESH % "{matchLabels: {mesh: shop}}", NODE]))
+    assert [(r, line) for r, _, line in found if r == "membership-refused"] == [("membership-refused", 12)]
+
+
+def test_an_unknown_rewrite_prefix_is_no_ground_for_a_refusal(tmp_path: Path) -> None:
+    doc = {"meshName": "shop", "virtualGatewayName": "ingress", "gatewayRouteName": "web", "spec": {"httpRoute": {
+        "match": {"prefix": "${MATCH}"},
+        "action": {"target": {"virtualService": {"virtualServiceName": "web.shop.local"}},
+                   "rewrite": {"prefix": {"value": "${PREFIX}"}}}}}}
+    found = _rules(tmp_path, yaml.safe_dump(doc))
+    assert not {r for r, _, _ in found} & {"gateway-route-rewrite-invalid", "schema"}
+
+
+def test_an_unknown_value_is_no_ground_for_a_crd_error(tmp_path: Path) -> None:
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}", NODE + """\
+  listeners:
+    - portMapping: {port: '${PORT}', protocol: http}
+  serviceDiscovery: {dns: {hostname: web.shop.svc.cluster.local, responseType: '${TYPE}'}}
+"""]))
+    assert "schema" not in {r for r, _, _ in found}
+
+
+def test_a_null_is_dropped_as_the_api_server_drops_it(tmp_path: Path) -> None:
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}", NODE + """\
+  backends: null
+  listeners:
+    - portMapping: {port: 8080, protocol: http}
+      tls: null
+  serviceDiscovery: {dns: {hostname: web.shop.svc.cluster.local, responseType: null}}
+"""]))
+    assert "schema" not in {r for r, _, _ in found}
+
+
+def test_a_generated_flagger_object_is_not_judged_by_the_controller(tmp_path: Path) -> None:
+    canary = """apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: shop}
+spec:
+  provider: appmesh
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+"""
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: pay}", MESH % "{matchLabels: {mesh: shop}}", canary]))
+    assert not {r for r, _, _ in found} & {"membership-refused", "read-only-field", "schema"}
+
+
+def test_a_written_mesh_ref_is_one_refusal_not_a_crd_error_too(tmp_path: Path) -> None:
+    """The mutating webhook refuses spec.meshRef before the CRD (which wants a uid in it) is applied."""
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}",
+                                          NODE.replace("spec:\n", "spec:\n  meshRef: {name: shop}\n")]))
+    assert [r for r, _, _ in found if r in ("schema", "read-only-field")] == ["read-only-field"]
