@@ -4,9 +4,7 @@ watchdog per example: a hard limit rather than Hypothesis's deadline, which flak
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from meshlint.compile import ValidatedMesh
 from meshlint.compile.dot import topology_dot
 from meshlint.compile.envoy import compile_envoy
 from meshlint.diagnostics import Severity
+from tests.helpers import watchdog
 from tests.property.strategies import Doc, plans
 from tests.support.envoy import strict_parse
 
@@ -41,24 +40,10 @@ appmeshish = st.recursive(
     max_leaves=30)
 
 
-@contextlib.contextmanager
-def watchdog(seconds: int = WATCHDOG_S) -> Iterator[None]:
-    def expired(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def check_everything(folder: Path) -> None:
     """check (loader + rules), the DOT writer (which must cope with errors), and with no error the compiler,
     whose bootstraps must parse strictly."""
-    with watchdog():
+    with watchdog(WATCHDOG_S):
         result = api.check([str(folder)])
         mesh = ValidatedMesh(result.model, result.graph)
         topology_dot(mesh, result.diagnostics)
