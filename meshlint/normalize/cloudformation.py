@@ -149,7 +149,7 @@ class _Template:
             if isinstance(items, list) and len(items) > MAX_ITEMS:
                 return self.unresolved(fn, inner, f"Fn::Join of more than {MAX_ITEMS:,} items")
             if isinstance(items, list):
-                return arg[0].join(str(self.resolve(i, inner)) for i in items)
+                return self._join(arg[0], items, inner)
         if fn == "Fn::Select" and isinstance(arg, list) and len(arg) == 2:
             items = self.resolve(arg[1], join_pointer(inner, 1))
             index = self.resolve(arg[0], join_pointer(inner, 0))
@@ -180,6 +180,15 @@ class _Template:
             return self.unresolved(fn, inner, f"{fn} has arguments meshlint cannot evaluate",
                                    "see the intrinsic function reference for the arguments it takes")
         return value
+
+    def _join(self, separator: str, items: list[Any], at: str) -> str:
+        parts, size = [], 0
+        for item in items:
+            parts.append(str(self.resolve(item, at)))
+            size += len(parts[-1]) + len(separator)
+            if size > MAX_CHARS:  # stop before building what the bound refuses anyway
+                return self.unresolved("Fn::Join", at, f"Fn::Join evaluates to more than {MAX_CHARS:,} characters")
+        return separator.join(parts)
 
     def ref(self, name: str, at: str) -> Any:
         params = self.data.get("Parameters") or {}
@@ -255,15 +264,13 @@ class _Template:
             return self.unresolved("Fn::Sub", at, "Fn::Sub needs a string")
         local = local if isinstance(local, dict) else {}
         out: list[str] = []
-        rest = text
-        while "${" in rest:
-            head, _, tail = rest.partition("${")
-            name, closed, after = tail.partition("}")
-            out.append(head)
-            if not closed:
-                out.append("${" + tail)
-                rest = ""
+        size, at_char = 0, 0  # scanned by index: re-slicing the rest at each `${` is quadratic in the text
+        while (start := text.find("${", at_char)) >= 0:
+            close = text.find("}", start + 2)
+            if close < 0:
                 break
+            out.append(text[at_char:start])
+            name = text[start + 2:close]
             if name.startswith("!"):
                 out.append("${" + name[1:] + "}")
             elif name in local:
@@ -272,8 +279,12 @@ class _Template:
                 out.append(str(self.get_att(name.split(".", 1), at)))
             else:
                 out.append(str(self.ref(name, at)))
-            rest = after
-        return "".join(out) + rest
+            size += len(out[-1]) + start - at_char
+            if size > MAX_CHARS:
+                return self.unresolved("Fn::Sub", at, f"Fn::Sub evaluates to more than {MAX_CHARS:,} characters")
+            at_char = close + 1
+        out.append(text[at_char:])
+        return "".join(out)
 
     def condition(self, name: str, at: str) -> bool | None:
         if name in self._conditions:

@@ -301,12 +301,14 @@ CONDITIONS = "Conditions:\n" + "".join(f"  C{i}: !Condition C{i + 1}\n" for i in
     (_template("!FindInMap [a, b, c]", "Mappings: {a: [1]}\n"), [
         "t.yaml:6:17: warning[unresolved-value] Fn::FindInMap has arguments meshlint cannot evaluate"]),
     (_template("!Ref P", "Parameters: {P: {Type: Number, Default: '²'}}\n"), []),
+    (_template("!Sub '" + "${!x}" * 200_000 + "'"), [
+        "t.yaml:5:17: warning[unresolved-value] Fn::Sub evaluates to more than 65,536 characters"]),
     (CONDITIONS + _template("m").replace("    Properties:", "    Condition: C0\n    Properties:"),
      ["t.yaml:65:8: warning[unresolved-value] condition C64 nests conditions more than 64 deep"]),
     (_chain(600), ["t.yaml:199:48: warning[unresolved-value] Fn::GetAtt nests intrinsic functions more than 64 deep "
                    "(a chain of GetAtt, Ref or conditions)"]),
 ], ids=["select-superscript", "select-5000-digits", "split-empty-separator", "split-huge", "findinmap-list-mappings",
-        "findinmap-list-map", "number-parameter-superscript", "condition-chain-600", "getatt-chain-600"])
+        "findinmap-list-map", "number-parameter-superscript", "sub-200000-placeholders", "condition-chain-600", "getatt-chain-600"])
 def test_cloudformation_intrinsics_on_hostile_shapes(tmp_path: Path, text: str, expected: list[str]) -> None:
     (tmp_path / "t.yaml").write_text(text)
     with watchdog(60):
