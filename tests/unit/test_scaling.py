@@ -41,15 +41,18 @@ def test_check_scales_linearly(tmp_path: Path) -> None:
     assert ratio < 7.0, f"4x the services cost {ratio:.1f}x the time: something grows faster than linearly"
 
 
-def _report_cost(folder: Path, text: str) -> float:
-    """Time to check one file and render its text report (every diagnostic located and quoted)."""
+def _report_cost(folder: Path, text: str, runs: int = 2) -> float:
+    """Best time to check one file and render its text report (every diagnostic located and quoted)."""
     folder.mkdir()
     (folder / "x.yaml").write_text(text)
-    started = time.perf_counter()
-    result = check_in(folder, ["x.yaml"])
-    report.render(result, Format.text)
-    assert result.diagnostics
-    return time.perf_counter() - started
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = check_in(folder, ["x.yaml"])
+        report.render(result, Format.text)
+        best = min(best, time.perf_counter() - started)
+        assert result.diagnostics
+    return best
 
 
 def _backends(n: int) -> str:
@@ -62,7 +65,7 @@ def _duplicate_keys(n: int) -> str:
 
 
 def _linear(tmp_path: Path, make: Callable[[int], str], n: int) -> None:
-    _report_cost(tmp_path / "warm", make(n // 10))
+    _report_cost(tmp_path / "warm", make(n // 10), runs=1)
     ratio = _report_cost(tmp_path / "large", make(4 * n)) / _report_cost(tmp_path / "small", make(n))
     assert ratio < 7.0, f"4x the entries cost {ratio:.1f}x the time: something grows faster than linearly"
 
