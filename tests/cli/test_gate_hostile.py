@@ -55,13 +55,17 @@ def test_a_rule_that_crashed_makes_the_run_exit_3(tmp_path: Path, monkeypatch: p
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(rule_registry.RULES, "weights-sum", broken)
-    write(tmp_path, {"m.yaml": MESH})
+    write(tmp_path, {"m.yaml": f"{MESH}---\n{NODE.format(name='front')}"})
     monkeypatch.chdir(tmp_path)
     for command in (["check", "m.yaml"], ["check", "m.yaml", "--format", "json"],
                     ["build", "m.yaml", "--out", str(tmp_path / "out")]):
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 3, (command, result.output)
         assert "rule weights-sum crashed: ZeroDivisionError: division by zero" in result.output
+    for command in (["graph", "m.yaml", "-o", str(tmp_path / "g.dot")],
+                    ["trace", "m.yaml", "--from", "front", "--url", "http://elsewhere.shop.local:8080/"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 3, (command, result.output)
 
 
 # --- reports are UTF-8 whatever the locale -----------------------------------------------------------------------
