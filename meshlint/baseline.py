@@ -19,6 +19,7 @@ from typing import Any
 
 from meshlint.diagnostics import Diagnostic
 from meshlint.load.files import MAX_FILE_BYTES, UsageError, read_small_text
+from meshlint.numbers import parse_int
 
 VERSION = 1
 MAX_BYTES = MAX_FILE_BYTES  # a few hundred thousand findings
@@ -56,7 +57,7 @@ def read(path: Path) -> Counter[str]:
     """The fingerprints in a baseline file, with their counts. A malformed file is a UsageError."""
     text = read_small_text(path, "baseline", MAX_BYTES)  # a regular file of bounded size: never /dev/zero
     try:
-        data = json.loads(text, parse_int=_small_int)
+        data = json.loads(text, parse_int=parse_int)  # NotAnInteger (a ValueError) for what no baseline holds
     except json.JSONDecodeError as err:
         raise UsageError(f"{path}:{err.lineno}:{err.colno}: baseline is not JSON: {err.msg}") from None
     except (ValueError, RecursionError):  # a number of thousands of digits, nesting thousands deep
@@ -66,12 +67,6 @@ def read(path: Path) -> Counter[str]:
             isinstance(f, dict) and isinstance(f.get("fingerprint"), str) for f in findings):
         raise UsageError(f"{path}: not a meshlint baseline (version {VERSION} with a findings list)")
     return Counter(f["fingerprint"] for f in findings)
-
-
-def _small_int(text: str) -> int:
-    from meshlint.numbers import parse_int
-
-    return parse_int(text)  # NotAnInteger (a ValueError) for what no baseline holds
 
 
 def filter_known(diagnostics: Sequence[Diagnostic], known: Counter[str]) -> Filtered:
