@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from meshlint.diagnostics import Diagnostic
-from meshlint.load.files import UsageError
+from meshlint.load.files import MAX_FILE_BYTES, UsageError, read_small_text
+from meshlint.numbers import parse_int
 
 VERSION = 1
+MAX_BYTES = MAX_FILE_BYTES  # a few hundred thousand findings
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,15 @@ def write(path: Path, diagnostics: Sequence[Diagnostic]) -> None:
 
 def read(path: Path) -> Counter[str]:
     """The fingerprints in a baseline file, with their counts. A malformed file is a UsageError."""
+    text = read_small_text(path, "baseline", MAX_BYTES)  # a regular file of bounded size: never /dev/zero
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read baseline: {err}") from None
+        data = json.loads(text, parse_int=parse_int)  # NotAnInteger (a ValueError) for what no baseline holds
     except json.JSONDecodeError as err:
         raise UsageError(f"{path}:{err.lineno}:{err.colno}: baseline is not JSON: {err.msg}") from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, nesting thousands deep
+        data = None
     findings = data.get("findings") if isinstance(data, dict) else None
-    if data.get("version") != VERSION or not isinstance(findings, list) or not all(
+    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(findings, list) or not all(
             isinstance(f, dict) and isinstance(f.get("fingerprint"), str) for f in findings):
         raise UsageError(f"{path}: not a meshlint baseline (version {VERSION} with a findings list)")
     return Counter(f["fingerprint"] for f in findings)

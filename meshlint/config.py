@@ -30,10 +30,11 @@ from typing import Any
 
 from meshlint.diagnostics import Severity, join_pointer, split_pointer
 from meshlint.kinds import parse_resource_name, qualified_name
-from meshlint.load.files import UsageError
+from meshlint.load.files import UsageError, read_small_text
 
 CONFIG_NAMES = (".meshlint.yaml", ".meshlint.yml")
 PYPROJECT = "pyproject.toml"
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # far above any real config or pyproject.toml; /dev/zero never ends
 _KEYS = ("rules", "select", "ignore", "entry-points", "build", "per-path-ignores", "options", "exclude",
          "fragments", "external")
 
@@ -64,6 +65,11 @@ _PAIRS = {  # repeatable options: the KEY=VALUE form and an example
     "cert-map": ("ARN=CHAIN,KEY", "arn:aws:acm:us-east-1:111122223333:certificate/abc=/certs/chain.pem,/certs/key.pem"),
     "ca-map": ("ARN=CAFILE", "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/abc=/certs/ca.pem"),
 }
+
+
+# `select` chooses among the checks; these report input meshlint could not read or that App Mesh rejects,
+# without which every other rule is silent about it. Only `ignore` or `off` switches them off (with a note).
+ALWAYS_SELECTED = frozenset({"parse-error", "schema"})
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,12 @@ class Settings:
     def enabled(self, slug: str) -> bool:
         if slug in self.ignore or self.severities.get(slug, Severity.INFO) is None:
             return False
-        return self.select is None or slug in self.select
+        return self.select is None or slug in self.select or slug in ALWAYS_SELECTED
+
+    def silenced(self) -> list[str]:
+        """The rules of ALWAYS_SELECTED that `ignore` or `off` switched off: input meshlint could not read
+        then passes without a word, so the CLI says so on every run."""
+        return [slug for slug in sorted(ALWAYS_SELECTED) if not self.enabled(slug)]
 
     def severity(self, slug: str, default: Severity) -> Severity:
         configured = self.severities.get(slug)
@@ -151,9 +162,10 @@ def _has_tool_table(path: Path) -> bool:
     if not path.is_file():
         return False
     try:
-        return "meshlint" in _read_toml(path).get("tool", {})
+        tool = _read_toml(path).get("tool")
     except UsageError:
         return True  # a broken pyproject.toml that mentions meshlint: let load_settings report it
+    return isinstance(tool, dict) and "meshlint" in tool
 
 
 def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
@@ -161,15 +173,13 @@ def load_settings(path: Path | None, known_rules: Iterable[str]) -> Settings:
     if path is None:
         return Settings()
     if path.name == PYPROJECT:
-        return _settings_from(_read_toml(path).get("tool", {}).get("meshlint", {}), _TomlLocator(path), known_rules,
-                              path)
+        tool = _read_toml(path).get("tool", {})
+        if not isinstance(tool, dict):
+            raise UsageError(f"{path}: [tool] must be a table")
+        return _settings_from(tool.get("meshlint", {}), _TomlLocator(path), known_rules, path)
     from meshlint.load.parse import parse_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read config: {err}") from None
-    docs, problems = parse_text(text, record=True)
+    docs, problems = parse_text(read_small_text(path, "config", MAX_CONFIG_BYTES), record=True)
     if problems:
         p = problems[0]
         raise UsageError(f"{path}:{p.position.line}:{p.position.column}: {p.message}")
@@ -198,6 +208,8 @@ def _settings_from(data: Any, where: _Locator, known_rules: Iterable[str], path:
             except ValueError as err:
                 raise where.error(f"/rules/{written}", f"{err}; or off") from None
     select = _rule_list(data, "select", known, where)
+    if select == []:
+        raise where.error("/select", "select is empty: no rule would run; remove it to run every rule")
     ignore = _rule_list(data, "ignore", known, where) or []
     entries = _string_list(data, "entry-points", where)
     return Settings(
@@ -218,13 +230,15 @@ def _settings_from(data: Any, where: _Locator, known_rules: Iterable[str], path:
 def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
+    text = read_small_text(path, "config", MAX_CONFIG_BYTES)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read config: {err}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: {err}") from None
+    except ValueError as err:  # tomllib converts integers with int(): over 4,300 digits it raises
+        raise UsageError(f"{path}: not valid TOML: {str(err).split(':')[0]}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
 
 
 def _per_path_ignores(data: dict[str, Any], known: list[str],

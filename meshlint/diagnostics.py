@@ -91,8 +91,13 @@ class Diagnostic:
     fix: Fix | None = field(default=None, compare=False)
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.line, self.column, self.rule, self.message)
+    def sort_key(self) -> tuple[str, int, int, str, str, str, str, str, str, str, int, str]:
+        """A total order: two diagnostics that differ in anything shown sort the same way whatever order the
+        files were given or found in (by position first, then by everything else)."""
+        res = self.resource
+        return (self.path, self.line, self.column, self.rule, self.message, self.pointer,
+                res.kind if res else "", res.mesh if res else "", res.name if res else "", self.code,
+                int(self.severity), self.help or "")
 
     @property
     def fingerprint(self) -> str:
@@ -102,7 +107,8 @@ class Diagnostic:
             [self.rule, self.path if res is None else f"{res.kind}/{res.mesh}/{res.name}", self.pointer,
              self.message]
         )
-        return hashlib.sha256(basis.encode()).hexdigest()[:16]
+        # surrogatepass: a lone surrogate (a JSON "\ud800" escape in a name) is data too, never a crash
+        return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {

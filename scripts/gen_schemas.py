@@ -93,10 +93,21 @@ Json = dict[str, Any]
 Shapes = dict[str, Json]
 
 
+# The range of the API's integer types, where a shape gives no bound of its own: a Long is 64-bit and an
+# Integer 32-bit, signed (https://smithy.io/2.0/spec/simple-types.html). Envoy rejects a configuration with
+# a value beyond them, so the schema does too.
+TYPE_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
 def load_shapes() -> Shapes:
     loader = botocore.loaders.Loader()
     model: Json = loader.load_service_model("appmesh", "service-2", API_VERSION)
-    return dict(model["shapes"])
+    shapes = dict(model["shapes"])
+    for name, shape in shapes.items():
+        if shape["type"] in TYPE_RANGE:
+            low, high = TYPE_RANGE[shape["type"]]
+            shapes[name] = {"min": low, "max": high} | shape
+    return shapes
 
 
 def clean_doc(raw: str | None) -> str:

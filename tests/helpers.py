@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from meshlint import api
 from meshlint.config import Settings
@@ -23,6 +26,22 @@ def golden_lines(diagnostics: Iterable[Diagnostic]) -> list[str]:
         if d.help:
             lines.append(f"    help: {d.help}")
     return lines
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int) -> Iterator[None]:
+    """Fail with TimeoutError instead of hanging (a FIFO read, a quadratic loop): a hard limit per call rather
+    than a wall-clock deadline that flakes on a loaded machine."""
+    def expired(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"no answer within {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def check_in(folder: Path, paths: Sequence[str] = (".",), settings: Settings | None = None) -> api.CheckResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from meshlint import catalogue
@@ -43,7 +43,7 @@ def analyze(
     partly_unknown = {r.ref: r for r in model.resources() if r.unknown}
     for slug, check in RULES.items():
         if settings.enabled(slug):
-            reported = _guarded(slug, check(context))
+            reported = _guarded(slug, check, context)
             findings.extend(_known(reported, partly_unknown) if partly_unknown else reported)
     # rules known to have looked at everything; some loader rules report only on request (ignored-input
     # needs --verbose), so a suppression naming one of those is never called unused
@@ -63,9 +63,10 @@ def _known(findings: Iterable[Finding], partly_unknown: Mapping[ResourceRef, Res
             yield f
 
 
-def _guarded(slug: str, found: Iterable[Finding]) -> Iterator[Finding]:
+def _guarded(slug: str, check: Callable[[RuleContext], Iterable[Finding]], context: RuleContext
+             ) -> Iterator[Finding]:
     try:
-        yield from found
+        yield from check(context)
     except Exception as err:
         if os.environ.get("MESHLINT_RAISE") == "1":
             raise

@@ -237,7 +237,7 @@ def build(
             _drift_notes(result.drift, out, paths or ["."])
             return 1 if result.drift else 0
         _build_notes(result, out)
-        return 0 if result.written is not None else 1
+        return report.EXIT_INTERNAL if report.crashed(result.check) else 0 if result.written is not None else 1
 
     if watch:
         from meshlint.cli.watch import watch as watch_inputs

@@ -95,7 +95,7 @@ def check(
     print(report.statistics(result, format) if statistics else report.render(result, format), end="")
     if format is Format.github:
         print(report.summary_line(result), file=sys.stderr)
-    raise typer.Exit(1 if result.failed(Severity.parse(fail_on.value)) else 0)
+    raise typer.Exit(report.exit_code(result, Severity.parse(fail_on.value)))
 
 
 def _checked(paths: list[str] | None, config: Path | None, select: str | None, ignore: str | None,

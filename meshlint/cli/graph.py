@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from meshlint.cli import report
 from meshlint.cli.options import (
     ConfigOpt,
     EntryOpt,
@@ -65,6 +66,8 @@ def graph(
     counts = result.check.summary()
     print(f"meshlint: wrote {output} ({counts['errors']} errors, {counts['warnings']} warnings drawn; "
           "`meshlint check` lists them)", file=sys.stderr)
+    if report.crashed(result.check):
+        raise typer.Exit(report.EXIT_INTERNAL)
 
 
 def _write_graph(dot: str, output: Path, fmt: str) -> None:

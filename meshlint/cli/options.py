@@ -117,10 +117,16 @@ def settings(config: Path | None, select: str | None, ignore: str | None, entry_
     from meshlint.config import find_config_for, load_settings, parse_rule_names
 
     known = list(catalogue.load())
-    if config is not None and not config.is_file():
+    if config is not None and not config.exists():
         raise fail(f"{config}: config file not found")
     path = config or find_config_for(paths or ["."])
-    found = load_settings(path, known).with_cli(parse_rule_names(select, known), parse_rule_names(ignore, known))
+    selected = parse_rule_names(select, known)
+    if select is not None and not selected:
+        raise fail(f"--select {select!r} names no rule; leave it out to run every rule")
+    found = load_settings(path, known).with_cli(selected, parse_rule_names(ignore, known))
+    for slug in found.silenced():
+        print(f"meshlint: note: {slug} is switched off (ignore or off): input it would report passes without "
+              "a word", file=sys.stderr)
     if entry_points:
         found = replace(found, entry_points=found.entry_points | frozenset(entry_points))
     if exclude:

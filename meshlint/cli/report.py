@@ -1,4 +1,4 @@
-"""The check report in the format asked for: one string for stdout."""
+"""The check report in the format asked for (one string for stdout), and the exit code a result gives."""
 
 from __future__ import annotations
 
@@ -10,6 +10,24 @@ from meshlint.cli.options import Format
 
 if TYPE_CHECKING:
     from meshlint.api import CheckResult
+    from meshlint.diagnostics import Severity
+
+EXIT_INTERNAL = 3  # meshlint itself failed (a bug): never a verdict on the input; see the README's Guarantees
+
+
+def crashed(result: CheckResult) -> bool:
+    """Whether a rule crashed during the run (the engine's internal-error diagnostic, ML000)."""
+    from meshlint.catalogue import INTERNAL_ERROR
+
+    return any(d.rule == INTERNAL_ERROR for d in result.diagnostics)
+
+
+def exit_code(result: CheckResult, fail_on: Severity) -> int:
+    """3 when meshlint crashed somewhere (the findings are then incomplete), else 1 for a finding at or above
+    `fail_on`, else 0."""
+    if crashed(result):
+        return EXIT_INTERNAL
+    return 1 if result.failed(fail_on) else 0
 
 
 def render(result: CheckResult, fmt: Format) -> str:
@@ -29,8 +47,8 @@ def render(result: CheckResult, fmt: Format) -> str:
     from meshlint.emit import text
 
     def lines_of(path: str) -> list[str]:
-        source = result.sources.get(path)
-        return source.lines() if source is not None else []
+        source = result.sources.get(path)  # only files inside the checked tree are quoted (load.files)
+        return source.lines() if source is not None and source.input.inside else []
 
     return text.render(result.diagnostics, result.summary(), lines_of,
                        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from meshlint.cli import report
 from meshlint.cli.options import (
     ConfigOpt,
     EnvFileOpt,
@@ -55,7 +56,8 @@ def trace(
     """Follow one request through the Envoys `build` compiles: listener, virtual host, every route tried
     (and why it lost), weighted targets, the target's listener and TLS handshake, timeouts, retries.
 
-    Exit 0: some app receives the request; 1: it is dropped (or every handshake fails); 2: usage error.
+    Exit 0: some app receives the request; 1: it is dropped (or every handshake fails); 2: usage error;
+    3: meshlint failed.
 
     Example: meshlint trace mesh/ --from web --url http://orders.shop.local:8080/api -H 'x-canary: true'
     """
@@ -80,4 +82,6 @@ def trace(
     if errors:
         print(f"meshlint: check reports {errors} error{'' if errors == 1 else 's'} in the input: build writes no "
               "bootstrap until they are fixed (`meshlint check` lists them)", file=sys.stderr)
+    if report.crashed(result.check):
+        raise typer.Exit(report.EXIT_INTERNAL)
     raise typer.Exit(0 if result.trace.outcome.delivered else 1)

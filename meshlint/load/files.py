@@ -12,6 +12,7 @@ never exceptions.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,11 +32,74 @@ class UsageError(Exception):
     """A problem with how meshlint was called (exit 2), not with the input."""
 
 
+class NotReadable(Exception):
+    """A path meshlint does not read: not a regular file, or larger than the limit. The message says which."""
+
+
+class TooLarge(NotReadable):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{_size(size)}, over the {_size(limit)} limit")
+        self.size = size
+
+
 @dataclass(frozen=True, slots=True)
 class InputFile:
     path: Path | None  # None for stdin
     display: str  # what diagnostics print
     explicit: bool  # named on the command line (not found by walking a folder)
+    # inside the checked tree: a walked file always is (links out of it are not followed), a named one when
+    # its real path lies inside the folder it was named in. Only such files' lines are ever printed.
+    inside: bool = True
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this mode is, when it is not a regular file (nor a folder): reading a FIFO or a
+    terminal blocks until someone writes, a device may never end."""
+    for test, what in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path` (links followed), at most `limit` + 1 of them so that the
+    caller can tell a file over the limit. Anything else is never opened for reading: NotReadable. OSError
+    as usual (missing, no permission)."""
+    kind = special_kind(os.stat(path).st_mode)
+    if kind is not None or os.path.isdir(path):
+        raise NotReadable(f"{kind or 'a folder'}, not a regular file")
+    # O_NONBLOCK: were the file swapped for a FIFO since the stat, opening it still returns at once, and the
+    # fstat below refuses it before any read
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise NotReadable(f"{special_kind(opened.st_mode) or 'a folder'}, not a regular file")
+        if opened.st_size > limit:
+            raise TooLarge(opened.st_size, limit)
+        os.set_blocking(fd, True)
+        return handle.read(limit + 1)
+
+
+def read_small_text(path: Path, what: str, limit: int) -> str:
+    """The UTF-8 text of a file meshlint's options name (config, baseline, env file): a regular file of at
+    most `limit` bytes. Anything else is a UsageError that says why; a FIFO or device is never read."""
+    try:
+        raw = read_regular(path, limit)
+        if len(raw) > limit:
+            raise TooLarge(len(raw), limit)
+        return raw.decode("utf-8-sig")
+    except NotReadable as err:
+        raise UsageError(f"{path}: cannot read {what}: {err}") from None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read {what}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: cannot read {what}: not UTF-8 (byte {err.start})") from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def display_path(path: Path) -> str:
@@ -75,8 +139,8 @@ def discover(paths: Iterable[str], exclude: Iterable[Path] = (), excluded: Exclu
         if path.is_dir():
             for found in _walk(path, skipped, excluded or (lambda _: False), findings, walked):
                 files.setdefault(str(found), InputFile(found, display_path(found), False))
-        else:
-            files[str(path)] = InputFile(path, display_path(path), True)
+        else:  # named: followed wherever it points, but its lines are printed only from inside its folder
+            files[str(path)] = InputFile(path, display_path(path), True, _within(path, path.parent))
     return sorted(files.values(), key=lambda f: f.display), findings, walked
 
 
@@ -89,6 +153,11 @@ def is_template_file(name: str) -> bool:
 def _identity(path: Path) -> tuple[int, int]:
     st = path.stat()
     return (st.st_dev, st.st_ino)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether `path`, links resolved, lies inside `folder` (links resolved too)."""
+    return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == os.path.realpath(folder)
 
 
 def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, findings: list[Finding],
@@ -125,17 +194,45 @@ def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, finding
             except OSError as err:
                 findings.append(_unreadable(path, err))
                 continue
-            if is_dir and chart and entry.name == "templates":
+            if not is_dir and not entry.name.endswith(SUFFIXES) and not is_template_file(entry.name):
+                continue  # never read, whatever it is
+            if entry.is_symlink() and not _within(path, root):
+                findings.append(_not_followed(path, root, is_dir))
+            elif is_dir and chart and entry.name == "templates":
                 walked.charts[display_path(folder)] = sum(1 for f in path.rglob("*") if f.is_file())
             elif is_dir:
                 stack.append(path)
             elif excluded(display_path(path)):
                 continue
             elif entry.name.endswith(SUFFIXES):
-                out.append(path)
-            elif is_template_file(entry.name):
+                kind = _special(entry)
+                if kind is None:
+                    out.append(path)
+                else:
+                    findings.append(Finding("ignored-input", f"{kind}, not a regular file: not read",
+                                            display_path(path), position=Position(1, 1),
+                                            help="meshlint reads regular files only; a pipe or device could "
+                                            "block the run or never end"))
+            else:
                 walked.templates.append(display_path(path))
     return out
+
+
+def _special(entry: os.DirEntry[str]) -> str | None:
+    """What a walked entry is when it is not a regular file (links followed); None for a regular file or one
+    that cannot be looked at (reading it then says why)."""
+    try:
+        return special_kind(entry.stat(follow_symlinks=True).st_mode)
+    except OSError:
+        return None
+
+
+def _not_followed(path: Path, root: Path, is_dir: bool) -> Finding:
+    # The target is not named: it lies outside what was asked to be checked, and may be anything.
+    return Finding("ignored-input", f"a symlink to a {'folder' if is_dir else 'file'} outside "
+                   f"{display_path(root)}: not followed", display_path(path), position=Position(1, 1),
+                   help="a folder walk reads only what lies inside the folder checked; name the target on the "
+                   "command line to check it")
 
 
 def _not_input(folder: Path, excluded: Excluded) -> bool:
@@ -156,11 +253,13 @@ def read_text(file: InputFile) -> tuple[str | None, Finding | None]:
         if file.path is None:
             raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         else:
-            size = file.path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                return None, _too_large(file, size)
-            with file.path.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = read_regular(file.path, MAX_FILE_BYTES)
+    except TooLarge as err:
+        return None, _too_large(file, err.size)
+    except NotReadable as err:
+        return None, Finding("parse-error", f"not read: {err}", file.display, position=Position(1, 1),
+                             help="meshlint reads regular files; give this one's text on stdin instead: "
+                             "meshlint check - < FILE")
     except OSError as err:
         if file.path is not None:
             return None, _unreadable(file.path, err)

@@ -21,6 +21,7 @@ import yaml
 from yaml._yaml import CParser
 
 from meshlint.diagnostics import Position, join_pointer
+from meshlint.numbers import MAX_DIGITS, MAX_TEXT, as_int, in_range, out_of_range, preview
 
 if TYPE_CHECKING:
     from meshlint.load.hcl import HclDocument
@@ -53,6 +54,8 @@ class SourceMap:
 
 
 Marks: TypeAlias = "array[int]"  # (line, column, subtree entries) triples; see `_plain`, `locate_marked`
+# entry of a mapping or sequence value in Marks -> entry of each key (by name) or of each item (by position)
+MarkIndex: TypeAlias = "dict[int, dict[str, int] | list[int]]"
 
 
 @dataclass
@@ -63,6 +66,7 @@ class ParsedDoc:
     stream_index: int = 0  # which document of the YAML stream (refused documents leave gaps)
     marks: Marks | None = None  # positions of `data`, when the fast walk read it (not for JSON or odd YAML)
     hcl: HclDocument | None = None  # a Terraform file: `data` is its syntax tree, positions come from here
+    index: MarkIndex = field(default_factory=dict)  # built by `locate_marked` as positions are asked for
 
 
 @dataclass
@@ -141,7 +145,11 @@ class _Walker:
         elif isinstance(node, yaml.SequenceNode):
             value = [self._value(item, f"{pointer}/{i}", depth + 1) for i, item in enumerate(node.value)]
         else:
-            value = _scalar(node)
+            try:
+                value = _scalar(node)
+            except _BadScalar as bad:
+                self.problems.append(Problem(str(bad), _pos(node.start_mark), "it is read as text", fatal=False))
+                value = node.value
         long_form = _CFN_TAGS.get(node.tag)
         if long_form is not None:
             if long_form == "Fn::GetAtt" and isinstance(value, str):
@@ -174,25 +182,49 @@ class _Walker:
 
 
 def _scalar(node: Any) -> Any:
+    """A scalar node's value. Raises _BadScalar for a value its tag cannot have (`!!int abc`) and for an
+    integer out of range (meshlint.numbers): the careful walk reports those and keeps the text."""
     tag = node.tag
     if tag == _STR or tag.startswith("!"):
         return node.value
     if tag == _INT:
         value = node.value
-        if value.isdigit() and (value[0] != "0" or value == "0"):
-            return int(value)  # plain decimal, the common case; YAML 1.1 reads 010 as octal, 0x.., 1_000, 1:30
-        return _CONSTRUCTOR.construct_yaml_int(node)
+        # plain decimal is the common case; YAML 1.1 also reads 010 as octal, 0x.., 1_000 and 1:30
+        if value.isascii() and value.isdigit() and (value[0] != "0" or value == "0"):
+            if len(value) > MAX_DIGITS:
+                raise _BadScalar(out_of_range(len(value)))
+            return int(value)
+        return _checked(_CONSTRUCTOR.construct_yaml_int, node, "an integer")
     if tag == _FLOAT:
-        return _CONSTRUCTOR.construct_yaml_float(node)
+        return _checked(_CONSTRUCTOR.construct_yaml_float, node, "a number")
     if tag == _BOOL:
-        return _CONSTRUCTOR.construct_yaml_bool(node)
+        return _checked(_CONSTRUCTOR.construct_yaml_bool, node, "true or false")
     if tag == _NULL:
         return None
     return node.value  # timestamps, binary, ...: App Mesh has none of these; keep the text
 
 
+def _checked(construct: Any, node: Any, what: str) -> Any:
+    """PyYAML's constructor for an explicitly tagged or unusual scalar, never raising: `!!int abc` or `!!bool
+    maybe` is a problem, and so is text too long to convert cheaply or an integer beyond 64 bits."""
+    text = node.value
+    if len(text) > MAX_TEXT:
+        raise _BadScalar(f"{preview(text)} is too long for {what}")
+    try:
+        value = construct(node)
+    except (ValueError, IndexError, KeyError):
+        raise _BadScalar(f"{preview(text)} is not {what}") from None
+    if type(value) is int and not in_range(value):
+        raise _BadScalar(f"{preview(text)} is out of range (App Mesh integers are 64-bit)")
+    return value
+
+
 class _Unusual(Exception):
     """The fast walk met something the careful walk must judge (a duplicate or odd key, deep nesting)."""
+
+
+class _BadScalar(_Unusual):
+    """A scalar whose value cannot be read (see `_scalar`); the message says why."""
 
 
 _MAPPING, _SEQUENCE = yaml.MappingNode, yaml.SequenceNode
@@ -294,7 +326,9 @@ def parse_json(text: str, *, record: bool) -> tuple[list[ParsedDoc], list[Proble
         return out
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs_hook)
+        data = json.loads(text, object_pairs_hook=pairs_hook, parse_int=_json_int)
+    except _BadScalar:  # the YAML walk reports it where it is
+        return parse_text(text, record=record, json_fallback=True)
     except json.JSONDecodeError as err:
         line = text.splitlines()[err.lineno - 1] if err.lineno <= len(text.splitlines()) else ""
         placeholder = _placeholder_near(line, err.colno)
@@ -331,42 +365,65 @@ def compose_roots(text: str) -> list[yaml.Node]:
         return []
 
 
-def locate_marked(data: Any, marks: Marks, tokens: list[str], at_key: bool) -> Position:
+def locate_marked(data: Any, marks: Marks, tokens: list[str], at_key: bool, index: MarkIndex | None = None
+                  ) -> Position:
     """`locate` for a document read by the fast walk, from its position table instead of its node tree.
 
     The table lists, in document order, one (line, column, size) entry for every value of `data` and for
     every mapping key, `size` being the number of entries of that value's subtree (1 for a scalar or key).
-    A value's subtree therefore starts right after its key, and a sibling is skipped by adding its size:
-    only the pointer's path and the siblings before it are visited.
+    A value's subtree therefore starts right after its key, and a sibling is skipped by adding its size.
+    `index` (the document's own, kept between calls) remembers where the children of each mapping and
+    sequence on a looked-up path start: each is listed once, so every lookup costs the pointer's length,
+    however many siblings there are (a node with 20,000 backends, a diagnostic on each).
     """
+    index = {} if index is None else index
     entry, value = 0, data
     for n, token in enumerate(tokens):
         if type(value) is dict and token in value:
-            key = entry + 1
-            for name in value:
-                if name == token:
-                    break
-                key += 1 + marks[3 * (key + 1) + 2]
+            keys = index.get(entry)
+            if keys is None:
+                keys = index[entry] = _children(value, marks, entry)
+            assert type(keys) is dict
+            key = keys[token]
             if at_key and n == len(tokens) - 1:
                 entry = key
                 break
             entry, value = key + 1, value[token]
-        elif type(value) is list and token.isdigit() and int(token) < len(value):
-            entry += 1
-            for _ in range(int(token)):
-                entry += marks[3 * entry + 2]
-            value = value[int(token)]
+        elif type(value) is list and (item := as_int(token, signed=False)) is not None and item < len(value):
+            items = index.get(entry)
+            if items is None:
+                items = index[entry] = _children(value, marks, entry)
+            assert type(items) is list
+            entry, value = items[item], value[item]
         else:
             break
     return Position(marks[3 * entry] + 1, marks[3 * entry + 1] + 1)
 
 
-def locate(root: yaml.Node, tokens: list[str], at_key: bool) -> Position:
+def _children(value: dict[str, Any] | list[Any], marks: Marks, entry: int) -> dict[str, int] | list[int]:
+    """Where each key of a mapping (or each item of a sequence) at table entry `entry` sits in the table."""
+    at = entry + 1
+    if type(value) is dict:
+        keys: dict[str, int] = {}
+        for name in value:
+            keys[name] = at
+            at += 1 + marks[3 * (at + 1) + 2]
+        return keys
+    items: list[int] = []
+    for _ in value:
+        items.append(at)
+        at += marks[3 * at + 2]
+    return items
+
+
+def locate(root: yaml.Node, tokens: list[str], at_key: bool, index: NodeIndex | None = None) -> Position:
     """Position of the node at the JSON Pointer `tokens` below `root` (of the key, with `at_key`), or of the
-    nearest enclosing node when the path does not exist. Only the path is walked: no map is built.
+    nearest enclosing node when the path does not exist. Only the path is walked: no map is built, and
+    `index` (kept by the caller between lookups) remembers each mapping's keys once looked through.
 
     A CloudFormation short tag (`!Join [...]`) reads as `{"Fn::Join": [...]}`: its token steps into the
     tagged node itself, as `locate_marked` does."""
+    index = {} if index is None else index
     node, unwrapped = root, False
     for i, token in enumerate(tokens):
         last = i == len(tokens) - 1
@@ -378,17 +435,27 @@ def locate(root: yaml.Node, tokens: list[str], at_key: bool) -> Position:
             continue
         unwrapped = False
         if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == token), None)
+            pairs = index.get(id(node))
+            if pairs is None:
+                pairs = index[id(node)] = {}
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode):
+                        pairs.setdefault(key.value, (key, value))  # the first of duplicate keys, as written
+            pair = pairs.get(token)
             if pair is None:
                 break
             if at_key and last:
                 return _pos(pair[0].start_mark)
             node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
-            node = node.value[int(token)]
+        elif (isinstance(node, yaml.SequenceNode) and (item := as_int(token, signed=False)) is not None
+              and item < len(node.value)):
+            node = node.value[item]
         else:
             break
     return _pos(node.start_mark)
+
+
+NodeIndex: TypeAlias = "dict[int, dict[str, tuple[yaml.Node, yaml.Node]]]"  # id(mapping node) -> key -> pair
 
 
 class _Loader(CParser):
@@ -440,9 +507,17 @@ def _compose(text: str) -> Iterator[yaml.Node]:
 def _json_only(text: str) -> ParsedDoc | None:
     """JSON that YAML cannot read (surrogate-pair escapes): keep the data, positions fall back to 1:1."""
     try:
-        return ParsedDoc(json.loads(text), Position(1, 1), SourceMap())
-    except ValueError:
+        return ParsedDoc(json.loads(text, parse_int=_json_int), Position(1, 1), SourceMap())
+    except (ValueError, RecursionError):  # _BadScalar included: the YAML error is then reported
         return None
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer (`-?(0|[1-9][0-9]*)`, the decoder checked), refused beyond 64 bits as YAML's are."""
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_DIGITS:
+        raise _BadScalar(out_of_range(digits))
+    return int(text)
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from meshlint.diagnostics import join_pointer
+from meshlint.numbers import preview
 from meshlint.resources import data_dir
 from meshlint.unknowns import is_unknown
 
@@ -126,7 +127,7 @@ def _explain(error: Any, base: str) -> Iterator[SchemaProblem]:
     elif kind == "enum":
         options = [str(o) for o in error.validator_value]
         matches = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        yield SchemaProblem(pointer, f"{where} is {value!r}, not one of {', '.join(options)}",
+        yield SchemaProblem(pointer, f"{where} is {preview(str(value), 200)}, not one of {', '.join(options)}",
                             f"did you mean {matches[0]!r}?" if matches else None)
     elif kind in ("minimum", "maximum"):
         word = "below the minimum" if kind == "minimum" else "above the maximum"
@@ -141,7 +142,8 @@ def _explain(error: Any, base: str) -> Iterator[SchemaProblem]:
         members = ", ".join(sorted(schema.get("properties", {})))
         yield SchemaProblem(pointer, f"{where} must set exactly one of: {members}")
     elif kind == "pattern":
-        yield SchemaProblem(pointer, f"{where} {value!r} does not match the pattern {error.validator_value}")
+        yield SchemaProblem(pointer,
+                            f"{where} {preview(value, 200)} does not match the pattern {error.validator_value}")
     else:
         yield SchemaProblem(pointer, f"{where}: {error.message}")
 
@@ -175,7 +177,7 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {preview(value, 200)}"
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, list):

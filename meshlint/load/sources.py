@@ -27,6 +27,7 @@ from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointe
 from meshlint.load.files import Excluded, InputFile, Walked, discover, read_text
 from meshlint.load.parse import (
     HCL_SUFFIXES,
+    NodeIndex,
     ParsedDoc,
     Problem,
     compose_roots,
@@ -56,6 +57,7 @@ class SourceFile:
     substituted: Substituted | None = None  # how `text` was filled in from the file's text, if it was
     quoted: Quoted | None = None  # the placeholders quoted so that the file parses (load.templated), if any
     _translations: dict[int, dict[str, str]] = field(default_factory=dict)
+    _lines: list[str] | None = field(default=None, repr=False)
 
     @property
     def display(self) -> str:
@@ -79,9 +81,12 @@ class SourceFile:
         return self.quoted.original if self.quoted is not None else self.text
 
     def lines(self) -> list[str]:
-        """The lines diagnostics quote: the file's own, placeholders as written (or as filled in)."""
-        text = self.quoted.original if self.quoted is not None else self.text
-        return text.splitlines() if text else []
+        """The lines diagnostics quote: the file's own, placeholders as written (or as filled in). Split once:
+        a reporter asks for them once per diagnostic."""
+        if self._lines is None:
+            text = self.quoted.original if self.quoted is not None else self.text
+            self._lines = text.splitlines() if text else []
+        return self._lines
 
     def translate(self, doc: int, table: Mapping[str, str]) -> None:
         """Register translated pointers (`/~t<n>/...`) of document `doc` -> pointers into the original."""
@@ -150,29 +155,33 @@ class SourceFile:
         if parsed.hcl is not None:
             return parsed.hcl.locate(split_pointer(pointer), at_key)
         if parsed.marks is not None:
-            found = locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key)
+            found = locate_marked(parsed.data, parsed.marks, split_pointer(pointer), at_key, parsed.index)
         else:
-            roots = self._node_roots()
+            roots, nodes = self._composed()
             index = self.docs[doc].stream_index
             if index >= len(roots):
                 return self.docs[doc].start
-            found = locate(roots[index], split_pointer(pointer), at_key)
+            found = locate(roots[index], split_pointer(pointer), at_key, nodes)
         return self.quoted.original_position(found) if self.quoted is not None else found
 
     def _node_roots(self) -> list[Any]:
-        """The composed YAML node trees. Only the most recently asked file keeps them: callers look positions
-        up file by file, and keeping every file's trees would hold the whole input twice."""
+        return self._composed()[0]
+
+    def _composed(self) -> tuple[list[Any], NodeIndex]:
+        """The composed YAML node trees, and the index `locate` keeps of them. Only the most recently asked
+        file keeps them: callers look positions up file by file, and keeping every file's trees would hold
+        the whole input twice."""
         global _recent
         if _recent is None or _recent[0] is not self:
-            _recent = (self, compose_roots(self.text or ""))
-        return _recent[1]
+            _recent = (self, compose_roots(self.text or ""), {})
+        return _recent[1], _recent[2]
 
     @property
     def _is_json(self) -> bool:
         return self.input.display.endswith(".json")
 
 
-_recent: tuple[SourceFile, list[Any]] | None = None
+_recent: tuple[SourceFile, list[Any], NodeIndex] | None = None
 
 
 @dataclass

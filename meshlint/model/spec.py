@@ -59,24 +59,25 @@ PortNumber: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
 ListenerPort: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
 PercentInt: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
 HeaderMatch: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+Long: TypeAlias = Annotated[StrictInt, Field(ge=-9223372036854775808, le=9223372036854775807)]
 HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 MethodName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 HttpRetryPolicyEvent: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=25)]
-MaxRetries: TypeAlias = Annotated[StrictInt, Field(ge=0)]
-DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0)]
+MaxRetries: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
+DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
 HttpPathExact: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 HttpPathRegex: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 RoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
 FilePath: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 SubjectAlternativeName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=254)]
-MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1)]
-MaxConnections: TypeAlias = Annotated[StrictInt, Field(ge=1)]
-MaxPendingRequests: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
+MaxConnections: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
+MaxPendingRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
 HealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
 HealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
 HealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
 OutlierDetectionMaxEjectionPercent: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
-OutlierDetectionMaxServerErrors: TypeAlias = Annotated[StrictInt, Field(ge=1)]
+OutlierDetectionMaxServerErrors: TypeAlias = Annotated[StrictInt, Field(ge=1, le=9223372036854775807)]
 JsonKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
 JsonValue: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
 TextFormat: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
@@ -182,8 +183,8 @@ class GrpcRouteAction(_Shape):
 class MatchRange(_Shape):
     """An object that represents the range of values to match on."""
 
-    end: StrictInt
-    start: StrictInt
+    end: Long
+    start: Long
 
 
 class GrpcRouteMetadataMatchMethod(_Union):

@@ -235,6 +235,10 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
                 table[key] = entity              # file updates the object
         else:
             table.setdefault(key, entity)
+    # Rules iterate the model and report what they meet first: its order must be the mesh's (by name), never
+    # the order files were read in, or shuffling files would change messages and fingerprints.
+    for name, table in tables.items():
+        tables[name] = {key: table[key] for key in sorted(table)}
     model = e.MeshModel(**tables, declarations=tuple(declarations))  # type: ignore[arg-type]
     return model, findings
 

@@ -21,6 +21,7 @@ from meshlint.load.sources import translated_base
 from meshlint.model.entities import Origin
 from meshlint.normalize import shape
 from meshlint.normalize.appmesh_api import RawResource, read_resource
+from meshlint.numbers import as_int
 
 PREFIX = "AWS::AppMesh::"
 KINDS = {"Mesh", "VirtualService", "VirtualRouter", "Route", "VirtualNode", "VirtualGateway", "GatewayRoute"}
@@ -28,6 +29,11 @@ RULE = "unresolved-value"
 _PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 # GetAtt attribute -> API property it reads (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appmesh-virtualnode.html#aws-resource-appmesh-virtualnode-return-values)
 _ATTRS = {k[0].upper() + k[1:]: k for k in {*NAME_KEY.values(), "meshOwner"}} | {"ResourceOwner": "meshOwner"}
+# Bounds on evaluating intrinsics offline, so that a hostile template is reported, never a hang or a crash:
+# nested evaluations (a GetAtt or Condition chain), items Fn::Split may make, characters a result may hold.
+MAX_NESTING = 64
+MAX_ITEMS = 10_000
+MAX_CHARS = 65_536
 _ARN_SEGMENT = {"VirtualService": "virtualService", "VirtualRouter": "virtualRouter", "Route": "route",
                 "VirtualNode": "virtualNode", "VirtualGateway": "virtualGateway", "GatewayRoute": "gatewayRoute"}
 
@@ -70,6 +76,12 @@ class _Template:
     problems: dict[tuple[str, str], Finding] = field(default_factory=dict)
     table: dict[str, str] = field(default_factory=dict)  # translated pointer -> original, all resources
     _resolving: set[str] = field(default_factory=set)
+    _depth: int = 0  # intrinsics being evaluated inside one another
+    _cut: bool = False  # the evaluation under way met MAX_NESTING: that is reported once, not at every level
+    # what a GetAtt or Condition evaluates to does not depend on where it is used: each is evaluated once,
+    # so a template whose resources read each other's names twice over costs linear time, not exponential
+    _attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _conditions: dict[str, bool | None] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -106,33 +118,57 @@ class _Template:
         if not isinstance(value, dict) or len(value) != 1:
             return value
         ((fn, arg),) = value.items()
-        inner = join_pointer(at, fn)
+        if not isinstance(fn, str) or not (fn == "Ref" or fn.startswith("Fn::")):
+            return value
+        if self._depth >= MAX_NESTING:
+            self._cut = True
+            return self.unresolved(fn, join_pointer(at, fn), f"{fn} nests intrinsic functions more than "
+                                   f"{MAX_NESTING} deep (a chain of GetAtt, Ref or conditions)")
+        self._depth += 1
+        try:
+            resolved = self._intrinsic(fn, arg, join_pointer(at, fn), value)
+        finally:
+            self._depth -= 1
+            self._cut = self._cut and self._depth > 0
+        if isinstance(resolved, str) and len(resolved) > MAX_CHARS:
+            return self.unresolved(fn, join_pointer(at, fn), f"{fn} evaluates to more than {MAX_CHARS:,} characters")
+        return resolved
+
+    def _intrinsic(self, fn: str, arg: Any, inner: str, value: Any) -> Any:
         if fn == "Ref":
-            return self.ref(str(arg), inner)
+            return self.ref(str(arg), inner) if isinstance(arg, str) else self.unresolved(
+                fn, inner, "Ref needs the name of a parameter or resource")
         if fn == "Fn::GetAtt" and (isinstance(arg, list) or (isinstance(arg, str) and "." in arg)):
             parts = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.get_att([str(p) for p in parts], inner)
+            if all(isinstance(p, str) for p in parts):
+                return self.get_att([str(p) for p in parts], inner)
         if fn == "Fn::Sub":
             return self.sub(arg, inner)
-        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
             items = self.resolve(arg[1], join_pointer(inner, 1))
+            if isinstance(items, list) and len(items) > MAX_ITEMS:
+                return self.unresolved(fn, inner, f"Fn::Join of more than {MAX_ITEMS:,} items")
             if isinstance(items, list):
-                return str(arg[0]).join(str(self.resolve(i, inner)) for i in items)
+                return self._join(arg[0], items, inner)
         if fn == "Fn::Select" and isinstance(arg, list) and len(arg) == 2:
             items = self.resolve(arg[1], join_pointer(inner, 1))
             index = self.resolve(arg[0], join_pointer(inner, 0))
-            if isinstance(items, list) and str(index).isdigit() and int(index) < len(items):
-                return self.resolve(items[int(index)], inner)
-        if fn == "Fn::Split" and isinstance(arg, list) and len(arg) == 2:
+            position = _index(index)
+            if isinstance(items, list) and position is not None and position < len(items):
+                return self.resolve(items[position], inner)
+        if fn == "Fn::Split" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and arg[0]:
             text = self.resolve(arg[1], join_pointer(inner, 1))
             if isinstance(text, str) and "${" not in text:
-                return text.split(str(arg[0]))
+                if text.count(arg[0]) >= MAX_ITEMS:
+                    return self.unresolved(fn, inner, f"Fn::Split makes more than {MAX_ITEMS:,} items")
+                return text.split(arg[0])
         if fn == "Fn::FindInMap" and isinstance(arg, list) and len(arg) == 3:
             keys = [self.resolve(a, join_pointer(inner, i)) for i, a in enumerate(arg)]
-            found = (self.data.get("Mappings") or {}).get(keys[0], {})
-            found = found.get(keys[1], {}) if isinstance(found, dict) else {}
-            if isinstance(found, dict) and keys[2] in found:
-                return self.resolve(found[keys[2]], inner)
+            found = self.data.get("Mappings")
+            for key in keys:
+                found = found.get(key) if isinstance(found, dict) and isinstance(key, str) else None
+            if found is not None:
+                return self.resolve(found, inner)
         if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
             chosen = self.condition(str(arg[0]), inner)
             return self.resolve(arg[1] if chosen is not False else arg[2], inner)
@@ -144,6 +180,15 @@ class _Template:
             return self.unresolved(fn, inner, f"{fn} has arguments meshlint cannot evaluate",
                                    "see the intrinsic function reference for the arguments it takes")
         return value
+
+    def _join(self, separator: str, items: list[Any], at: str) -> str:
+        parts, size = [], 0
+        for item in items:
+            parts.append(str(self.resolve(item, at)))
+            size += len(parts[-1]) + len(separator)
+            if size > MAX_CHARS:  # stop before building what the bound refuses anyway
+                return self.unresolved("Fn::Join", at, f"Fn::Join evaluates to more than {MAX_CHARS:,} characters")
+        return separator.join(parts)
 
     def ref(self, name: str, at: str) -> Any:
         params = self.data.get("Parameters") or {}
@@ -173,6 +218,11 @@ class _Template:
 
     def get_att(self, parts: list[str], at: str) -> Any:
         logical_id, attr = [*parts, ""][:2]
+        if (logical_id, attr) not in self._attributes:
+            self._attributes[(logical_id, attr)] = self._get_att(logical_id, attr, at)
+        return self._attributes[(logical_id, attr)]
+
+    def _get_att(self, logical_id: str, attr: str, at: str) -> Any:
         body = self.appmesh.get(logical_id)
         if body is None:
             return self.unresolved(f"{logical_id}.{attr}", at, f"GetAtt {logical_id}.{attr} is not known "
@@ -214,15 +264,13 @@ class _Template:
             return self.unresolved("Fn::Sub", at, "Fn::Sub needs a string")
         local = local if isinstance(local, dict) else {}
         out: list[str] = []
-        rest = text
-        while "${" in rest:
-            head, _, tail = rest.partition("${")
-            name, closed, after = tail.partition("}")
-            out.append(head)
-            if not closed:
-                out.append("${" + tail)
-                rest = ""
+        size, at_char = 0, 0  # scanned by index: re-slicing the rest at each `${` is quadratic in the text
+        while (start := text.find("${", at_char)) >= 0:
+            close = text.find("}", start + 2)
+            if close < 0:
                 break
+            out.append(text[at_char:start])
+            name = text[start + 2:close]
             if name.startswith("!"):
                 out.append("${" + name[1:] + "}")
             elif name in local:
@@ -231,20 +279,35 @@ class _Template:
                 out.append(str(self.get_att(name.split(".", 1), at)))
             else:
                 out.append(str(self.ref(name, at)))
-            rest = after
-        return "".join(out) + rest
+            size += len(out[-1]) + start - at_char
+            if size > MAX_CHARS:
+                return self.unresolved("Fn::Sub", at, f"Fn::Sub evaluates to more than {MAX_CHARS:,} characters")
+            at_char = close + 1
+        out.append(text[at_char:])
+        return "".join(out)
 
     def condition(self, name: str, at: str) -> bool | None:
-        conditions = self.data.get("Conditions") or {}
-        if name not in conditions or name in self._resolving:
+        if name in self._conditions:
+            return self._conditions[name]
+        conditions = self.data.get("Conditions")
+        if not isinstance(conditions, dict) or name not in conditions or name in self._resolving:
             self.unresolved(f"Condition {name}", at, f"condition {name} is not defined")
             return None
+        if self._depth >= MAX_NESTING:
+            self._cut = True
+            self.unresolved(f"Condition {name}", at, f"condition {name} nests conditions more than {MAX_NESTING} "
+                            "deep")
+            return None
         self._resolving.add(name)
+        self._depth += 1
         try:
             decided = self._evaluate(conditions[name], join_pointer("", "Conditions", name))
         finally:
             self._resolving.discard(name)
-        if decided is None:
+            self._depth -= 1
+        self._conditions[name] = decided
+        cut, self._cut = self._cut, self._cut and self._depth > 0
+        if decided is None and not cut:
             self.unresolved(f"Condition {name}", at, f"condition {name} cannot be decided offline; "
                             "its true branch was used", "give the parameters it reads with --parameter")
         return decided
@@ -286,6 +349,12 @@ def _names(kind: str) -> list[str]:
 
 def _typed(value: Any, declared: dict[str, Any]) -> Any:
     """A `Type: Number` parameter is a number where a property wants one (CloudFormation converts it)."""
-    if declared.get("Type") == "Number" and isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return value
+    number = as_int(value) if declared.get("Type") == "Number" and isinstance(value, str) else None
+    return value if number is None else number
+
+
+def _index(value: Any) -> int | None:
+    """An Fn::Select index: a whole number, or its text (a Ref to a Number parameter)."""
+    if isinstance(value, str):
+        return as_int(value, signed=False)
+    return value if type(value) is int and value >= 0 else None

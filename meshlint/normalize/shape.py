@@ -14,6 +14,7 @@ from typing import Any
 
 from meshlint.diagnostics import join_pointer, parent_pointer
 from meshlint.load import schema
+from meshlint.numbers import as_int
 
 # value, original pointer -> replacement value (or the value itself); lets an adapter resolve intrinsics
 Resolver = Callable[[Any, str], Any]
@@ -97,8 +98,8 @@ def convert(value: Any, node: Any, original: str, tokens: tuple[str | int, ...],
 
 
 def _coerced(value: str, wanted: Any) -> Any:
-    if wanted == "integer" and value.lstrip("-").isdigit():
-        return int(value)
+    if wanted == "integer" and (number := as_int(value)) is not None:
+        return number
     if wanted == "boolean" and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return value

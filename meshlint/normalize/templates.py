@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from meshlint.diagnostics import join_pointer
+from meshlint.load.files import MAX_FILE_BYTES, read_small_text
 from meshlint.load.substitute import PLACEHOLDER
 
 _SKIP = "Fn::Sub"
@@ -34,9 +35,10 @@ def placeholders(data: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
 
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (docker/.env style): `#` comments, optional `export `, optional matching quotes.
-    Raises OSError when the file cannot be read and ValueError naming a malformed line."""
+    Raises UsageError when the file cannot be read (not a regular file, too large) and ValueError naming a
+    malformed line."""
     values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_small_text(path, "env file", MAX_FILE_BYTES).splitlines(), 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue

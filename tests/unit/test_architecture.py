@@ -12,16 +12,17 @@ from tests.helpers import REPO
 # package -> meshlint packages it may import (besides itself)
 ALLOWED = {
     "diagnostics": set(),
+    "numbers": set(),
     "unknowns": set(),
     "kinds": set(),
     "resources": set(),
     "model": {"diagnostics", "unknowns", "kinds"},
-    "load": {"diagnostics", "resources", "unknowns"},
+    "load": {"diagnostics", "resources", "unknowns", "numbers"},
     "catalogue": {"diagnostics", "resources"},
     "config": {"diagnostics", "load", "catalogue", "kinds"},
-    "normalize": {"diagnostics", "load", "model", "unknowns", "kinds"},
+    "normalize": {"diagnostics", "load", "model", "unknowns", "kinds", "numbers"},
     "analyze": {"diagnostics", "model", "catalogue", "config", "load", "unknowns", "kinds"},
-    "compile": {"diagnostics", "model", "unknowns"},
+    "compile": {"diagnostics", "model", "unknowns", "numbers"},
     "emit": {"diagnostics", "compile"},
     "deploy": {"compile"},
     "trace": {"diagnostics", "model", "compile"},  # reads the proxies the compiler makes, as Envoy would

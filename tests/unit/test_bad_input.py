@@ -3,14 +3,19 @@ checked; nothing raises and nothing hangs."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from meshlint.cli import report
+from meshlint.cli.options import Format
+from meshlint.diagnostics import Diagnostic, ResourceRef, Severity
 from meshlint.load import files as load_files
-from tests.helpers import check_in, golden_lines
+from tests.helpers import check_in, golden_lines, watchdog
 
 GOOD = "meshName: shop\nspec: {}\n"
 
@@ -144,3 +149,205 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"meshName: shop\nspec: {egressFilter: 1}\n")))
     lines = [line for line in golden_lines(check_in(tmp_path, ["-"]).diagnostics) if not line.startswith(" ")]
     assert lines == ["<stdin>:2:22: error[schema] spec.egressFilter must be a mapping, not the number 1"]
+
+
+# --- special files: never opened, never a hang -------------------------------------------------------------
+def test_fifo_and_socket_in_a_folder_are_skipped(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock.yaml"))
+        (tmp_path / "mesh.yaml").write_text(GOOD)
+        with watchdog(30):
+            lines = _lines(tmp_path)
+    assert lines == ["pipe.yaml:1:1: info[ignored-input] a named pipe (FIFO), not a regular file: not read",
+                     "sock.yaml:1:1: info[ignored-input] a socket, not a regular file: not read"]
+
+
+def test_special_files_named_on_the_command_line_are_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with watchdog(30):
+        lines = golden_lines(check_in(tmp_path, ["pipe.yaml", "/dev/zero"]).diagnostics)
+    help_line = "    help: meshlint reads regular files; give this one's text on stdin instead: meshlint check - < FILE"
+    assert lines == ["/dev/zero:1:1: error[parse-error] not read: a character device, not a regular file", help_line,
+                     "pipe.yaml:1:1: error[parse-error] not read: a named pipe (FIFO), not a regular file", help_line]
+
+
+def test_a_file_swapped_for_a_fifo_after_the_walk_is_not_read(tmp_path: Path) -> None:
+    """The guard is in the reader too: what the walk saw as a file may be a FIFO by the time it is opened."""
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with watchdog(30):
+        text, problem = load_files.read_text(load_files.InputFile(tmp_path / "pipe.yaml", "pipe.yaml", False))
+    assert text is None and problem is not None
+    assert problem.message == "not read: a named pipe (FIFO), not a regular file"
+
+
+# --- links out of the checked tree ----------------------------------------------------------------------------
+SECRET = "aws_secret_access_key: AKIAEXAMPLESECRET"
+
+
+def _credentials(tmp_path: Path) -> Path:
+    outside = tmp_path / "home" / "credentials"
+    outside.parent.mkdir()
+    outside.write_text(f"meshName: shop\nspec: {{}}\n{SECRET}\n")  # a schema error quotes line 3
+    return outside
+
+
+def test_a_folder_walk_does_not_follow_links_out_of_the_tree(tmp_path: Path) -> None:
+    outside = _credentials(tmp_path)
+    repo = tmp_path / "repo"
+    (repo / "mesh").mkdir(parents=True)
+    (repo / "mesh" / "m.yaml").write_text(GOOD)
+    os.symlink(outside, repo / "mesh" / "leak.yaml")
+    os.symlink(outside.parent, repo / "mesh" / "home")
+    os.symlink("m.yaml", repo / "mesh" / "inside.yaml")  # inside the tree: followed
+    result = check_in(repo, ["mesh"])
+    assert golden_lines(result.diagnostics) == [
+        "mesh/home:1:1: info[ignored-input] a symlink to a folder outside mesh: not followed",
+        "    help: a folder walk reads only what lies inside the folder checked; name the target on the command "
+        "line to check it",
+        "mesh/leak.yaml:1:1: info[ignored-input] a symlink to a file outside mesh: not followed",
+        "    help: a folder walk reads only what lies inside the folder checked; name the target on the command "
+        "line to check it",
+        "mesh/m.yaml:1:11: error[duplicate-resource] mesh 'shop' is defined twice; the first definition is in "
+        "mesh/inside.yaml",
+        "    help: delete one definition or rename it; App Mesh keeps only one resource per name",
+    ]
+    assert "AKIA" not in report.render(result, Format.text)
+
+
+def test_a_named_link_out_of_its_folder_is_read_but_never_quoted(tmp_path: Path) -> None:
+    outside = _credentials(tmp_path)
+    (tmp_path / "repo").mkdir()
+    os.symlink(outside, tmp_path / "repo" / "leak.yaml")
+    (tmp_path / "repo" / "own.yaml").write_text(f"meshName: other\nspec: {{}}\n{SECRET}\n")
+    result = check_in(tmp_path / "repo", ["leak.yaml", "own.yaml"])
+    assert [line for line in golden_lines(result.diagnostics) if not line.startswith(" ")] == [
+        "leak.yaml:3:1: error[schema] unknown field 'aws_secret_access_key' in the document",
+        "own.yaml:3:1: error[schema] unknown field 'aws_secret_access_key' in the document",
+    ]
+    text = report.render(result, Format.text)
+    assert text.count("AKIA") == 1  # own.yaml's excerpt only
+    assert "3 | aws_secret_access_key: AKIAEXAMPLESECRET" in text.split("own.yaml:3:1")[1]
+
+
+# --- numbers: one parser, 64-bit at most, never a traceback ------------------------------------------------
+NODE_WITH_PORT = "meshName: m\nvirtualNodeName: n\nspec:\n  listeners:\n    - portMapping: {{port: {port}, protocol: http}}\n"
+
+
+@pytest.mark.parametrize(("name", "port", "message"), [
+    ("big.yaml", "9" * 5000, "a number of 5,000 digits is out of range (App Mesh integers are 64-bit: at most 20 "
+     "digits)"),
+    ("hex.yaml", "0x" + "f" * 5000, f"'0x{'f' * 38}...' is too long for an integer"),
+    ("hex64.yaml", "0x1ffffffffffffffffffff", "'0x1ffffffffffffffffffff' is out of range (App Mesh integers are "
+     "64-bit)"),
+    ("tag.yaml", "!!int abc", "'abc' is not an integer"),
+    ("superscript.yaml", "!!int ²", "'²' is not an integer"),
+    ("float.yaml", "!!float x", "'x' is not a number"),
+    ("bool.yaml", "!!bool maybe", "'maybe' is not true or false"),
+])
+def test_numbers_no_app_mesh_field_holds_are_parse_errors(tmp_path: Path, name: str, port: str, message: str) -> None:
+    (tmp_path / name).write_text(NODE_WITH_PORT.format(port=port))
+    lines = [line for line in golden_lines(check_in(tmp_path).diagnostics) if "unreachable" not in line]
+    assert lines[:2] == [f"{name}:5:27: error[parse-error] {message}", "    help: it is read as text"]
+    assert lines[2].startswith(f"{name}:5:27: error[schema] spec.listeners[0].portMapping.port must be an integer, "
+                               "not the string")
+    assert len(lines[2]) < 400  # the value is shortened in the message
+
+
+def test_a_json_number_of_5000_digits_is_placed(tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text('{"meshName": "m",\n "spec": {"egressFilter": {"type": ' + "9" * 5000 + "}}}\n")
+    lines = golden_lines(check_in(tmp_path).diagnostics)
+    assert lines[0] == ("big.json:2:36: error[parse-error] a number of 5,000 digits is out of range (App Mesh "
+                        "integers are 64-bit: at most 20 digits)")
+
+
+def test_numbers_in_another_tools_file_are_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("checksum: " + "7" * 64 + "\nreplicas: 3\n")
+    (tmp_path / "mesh.yaml").write_text(GOOD)
+    assert _lines(tmp_path) == []
+
+
+# --- CloudFormation intrinsics on hostile shapes --------------------------------------------------------------
+def _template(mesh_name: str, extra: str = "") -> str:
+    return f"{extra}Resources:\n  M:\n    Type: AWS::AppMesh::Mesh\n    Properties:\n      MeshName: {mesh_name}\n"
+
+
+def _chain(n: int) -> str:
+    """n virtual nodes, each named after the next one's name (a GetAtt chain n long)."""
+    out = ["Resources:", "  M:", "    Type: AWS::AppMesh::Mesh", "    Properties: {MeshName: m}"]
+    for i in range(n):
+        name = f"!GetAtt N{i + 1}.VirtualNodeName" if i < n - 1 else "leaf"
+        out += [f"  N{i}:", "    Type: AWS::AppMesh::VirtualNode",
+                f"    Properties: {{MeshName: m, VirtualNodeName: {name}, Spec: {{}}}}"]
+    return "\n".join(out) + "\n"
+
+
+CONDITIONS = "Conditions:\n" + "".join(f"  C{i}: !Condition C{i + 1}\n" for i in range(600)) + "  C600: !Equals [a, a]\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (_template("!Select ['²', [a, b]]"), ["t.yaml:5:17: warning[unresolved-value] Fn::Select has arguments meshlint "
+                                          "cannot evaluate"]),
+    (_template(f"!Select ['{'1' * 5000}', [a, b]]"), ["t.yaml:5:17: warning[unresolved-value] Fn::Select has "
+                                                      "arguments meshlint cannot evaluate"]),
+    (_template("!Select [0, !Split ['', abc]]"), [
+        "t.yaml:5:17: warning[unresolved-value] Fn::Select has arguments meshlint cannot evaluate",
+        "t.yaml:5:29: warning[unresolved-value] Fn::Split has arguments meshlint cannot evaluate"]),
+    (_template("!Select [0, !Split [',', '" + "," * 20_000 + "']]"), [
+        "t.yaml:5:17: warning[unresolved-value] Fn::Select has arguments meshlint cannot evaluate",
+        "t.yaml:5:29: warning[unresolved-value] Fn::Split makes more than 10,000 items"]),
+    (_template("!FindInMap [[a], b, c]", "Mappings: [1, 2]\n"), [
+        "t.yaml:6:17: warning[unresolved-value] Fn::FindInMap has arguments meshlint cannot evaluate"]),
+    (_template("!FindInMap [a, b, c]", "Mappings: {a: [1]}\n"), [
+        "t.yaml:6:17: warning[unresolved-value] Fn::FindInMap has arguments meshlint cannot evaluate"]),
+    (_template("!Ref P", "Parameters: {P: {Type: Number, Default: '²'}}\n"), []),
+    (_template("!Sub '" + "${!x}" * 200_000 + "'"), [
+        "t.yaml:5:17: warning[unresolved-value] Fn::Sub evaluates to more than 65,536 characters"]),
+    (CONDITIONS + _template("m").replace("    Properties:", "    Condition: C0\n    Properties:"),
+     ["t.yaml:65:8: warning[unresolved-value] condition C64 nests conditions more than 64 deep"]),
+    (_chain(600), ["t.yaml:199:48: warning[unresolved-value] Fn::GetAtt nests intrinsic functions more than 64 deep "
+                   "(a chain of GetAtt, Ref or conditions)"]),
+], ids=["select-superscript", "select-5000-digits", "split-empty-separator", "split-huge", "findinmap-list-mappings",
+        "findinmap-list-map", "number-parameter-superscript", "sub-200000-placeholders", "condition-chain-600", "getatt-chain-600"])
+def test_cloudformation_intrinsics_on_hostile_shapes(tmp_path: Path, text: str, expected: list[str]) -> None:
+    (tmp_path / "t.yaml").write_text(text)
+    with watchdog(60):
+        lines = [line for line in golden_lines(check_in(tmp_path).diagnostics) if "unresolved-value" in line]
+    assert lines == expected
+
+
+def test_names_that_double_at_every_step_are_bounded(tmp_path: Path) -> None:
+    """Each node named twice the next one's name: 2**40 characters unless each name is evaluated once and
+    results are bounded."""
+    out = ["Resources:", "  M:", "    Type: AWS::AppMesh::Mesh", "    Properties: {MeshName: m}"]
+    for i in range(40):
+        twice = f"!Join ['', [!GetAtt N{i + 1}.VirtualNodeName, !GetAtt N{i + 1}.VirtualNodeName]]"
+        out += [f"  N{i}:", "    Type: AWS::AppMesh::VirtualNode",
+                f"    Properties: {{MeshName: m, VirtualNodeName: {twice if i < 39 else 'ab'}, Spec: {{}}}}"]
+    (tmp_path / "t.yaml").write_text("\n".join(out) + "\n")
+    with watchdog(60):
+        lines = golden_lines(check_in(tmp_path).diagnostics)
+    assert any("virtualNodeName is 256 characters, longer than 255" in line for line in lines)
+
+
+# --- surrogates and report order ------------------------------------------------------------------------------
+def test_a_lone_surrogate_in_a_json_string_is_reported_in_every_format(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text('{"meshName": "m\\ud800", "virtualNodeName": "n\\udfff", "spec": {}}\n')
+    result = check_in(tmp_path)
+    assert [d.rule for d in result.diagnostics] == ["dangling-reference", "unreachable-node"]
+    for fmt in Format:
+        rendered = report.render(result, fmt).encode("utf-8", "backslashreplace").decode("utf-8")
+        assert "\\ud800" in rendered
+    parsed = json.loads(report.render(result, Format.json).encode("utf-8", "backslashreplace"))
+    assert parsed["diagnostics"][0]["resource"]["mesh"] == "m\ud800"
+
+
+def test_diagnostics_sort_by_everything_they_show() -> None:
+    """Two findings at one place with one message (two resources translated from one template node) sort the
+    same way whatever order they were found in."""
+    def at(name: str) -> Diagnostic:
+        return Diagnostic("schema", "ML002", Severity.ERROR, "bad", "t.yaml", 3, 5, "/spec",
+                          resource=ResourceRef("VirtualNode", "m", name))
+
+    one, two = at("a"), at("b")
+    assert sorted([two, one], key=lambda d: d.sort_key) == sorted([one, two], key=lambda d: d.sort_key) == [one, two]

@@ -37,16 +37,19 @@ def _scope(mesh: str, path: str) -> str:
 
 # ---- virtual services -----------------------------------------------------------------------------
 def _services(ctx: RuleContext) -> Iterator[Finding]:
-    """Every virtual service whose name is the host of an earlier one of its mesh (exact duplicates are
-    duplicate-resource's: the model keeps only the first of those)."""
-    first: dict[tuple[str, str, str], VirtualService] = {}
+    """Every virtual service whose name is the host of another one of its mesh, reported against the one
+    spelled as the host itself (lower case, no final dot), else the first by name: never by file order
+    (exact duplicates are duplicate-resource's: the model keeps only the first of those)."""
+    groups: dict[tuple[str, str, str], list[VirtualService]] = {}
     for service in ctx.model.services.values():
         if has_placeholder(service.name):
             continue  # `${Env}.shop.local` and `${ENV}.shop.local` are different unknowns
         key = (service.mesh, _scope(service.mesh, service.origin.path), hostname_key(service.name))
-        other = first.setdefault(key, service)
-        if other is not service:
-            yield _service_finding(service, other)
+        groups.setdefault(key, []).append(service)
+    for (_, _, host), services in groups.items():
+        kept, *others = sorted(services, key=lambda s: (s.name != host, s.name))
+        for service in others:
+            yield _service_finding(service, kept)
 
 
 def _service_finding(service: VirtualService, other: VirtualService) -> Finding:

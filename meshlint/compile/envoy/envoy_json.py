@@ -31,9 +31,15 @@ def duration_ms(value: Duration | None) -> int | None:
     return value.value if value.unit == "ms" else value.value * 1000
 
 
+# protobuf's Duration holds at most 315,576,000,000 s (10,000 years) and Envoy rejects a bootstrap with more
+# (https://protobuf.dev/reference/protobuf/google.protobuf/#duration). App Mesh takes any Long: a timeout that
+# long is never reached either way, so it is written as the longest Envoy reads, which means the same.
+MAX_DURATION_MS = 315_576_000_000 * 1000
+
+
 def seconds(ms: int) -> str:
-    """Milliseconds -> protobuf JSON Duration ("15s", "0.25s", "1.5s")."""
-    whole, frac = divmod(ms, 1000)
+    """Milliseconds -> protobuf JSON Duration ("15s", "0.25s", "1.5s"), at most protobuf's 10,000 years."""
+    whole, frac = divmod(min(ms, MAX_DURATION_MS), 1000)
     if frac == 0:
         return f"{whole}s"
     return f"{whole}.{frac:03d}".rstrip("0") + "s"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from meshlint.compile.envoy import xray
+from meshlint.numbers import as_int, preview
 
 Tracing: TypeAlias = Literal["none", "xray", "zipkin", "opentelemetry"]
 StatsSink: TypeAlias = Literal["statsd", "dogstatsd"]
@@ -209,11 +210,11 @@ class OptionConflict(ValueError):
 def parse_host_port(what: str, text: str) -> tuple[str, int]:
     """`host:port` or `[v6]:port` -> (host, port)."""
     host, sep, port_text = text.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ValueError(f"{what} must be host:port, got {text!r}")
+    port = as_int(port_text, signed=False)
+    if not sep or not host or port is None:
+        raise ValueError(f"{what} must be host:port, got {preview(text)}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    port = int(port_text)
     _port(what, port)
     return host, port
 
