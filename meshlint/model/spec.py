@@ -7,9 +7,7 @@ The models carry the API's constraints (lengths, ranges, enums, exactly-one unio
 meshlint uses that as the fast path and asks the JSON Schema for the precise messages when it fails.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
@@ -31,82 +29,22 @@ class _Shape(BaseModel):
 
 class _Union(_Shape):
     @model_validator(mode="after")
-    def _exactly_one(self) -> _Union:
+    def _exactly_one(self) -> Self:
         if len(self.model_fields_set) != 1:
             raise ValueError("exactly one member must be set")
         return self
 
 
 EgressFilterType: TypeAlias = Literal["ALLOW_ALL", "DROP_ALL"]
-IpPreference: TypeAlias = Literal["IPv6_PREFERRED", "IPv4_PREFERRED", "IPv4_ONLY", "IPv6_ONLY"]
-PortProtocol: TypeAlias = Literal["http", "tcp", "http2", "grpc"]
-GrpcRetryPolicyEvent: TypeAlias = Literal[
-    "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"
-]
-DurationUnit: TypeAlias = Literal["s", "ms"]
-TcpRetryPolicyEvent: TypeAlias = Literal["connection-error"]
-HttpMethod: TypeAlias = Literal[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"
-]
-HttpScheme: TypeAlias = Literal["http", "https"]
-ListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
-DnsResponseType: TypeAlias = Literal["LOADBALANCER", "ENDPOINTS"]
-VirtualGatewayPortProtocol: TypeAlias = Literal["http", "http2", "grpc"]
-VirtualGatewayListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
-DefaultGatewayRouteRewrite: TypeAlias = Literal["ENABLED", "DISABLED"]
-ResourceName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-PortNumber: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
-ListenerPort: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
-PercentInt: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
-HeaderMatch: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-Long: TypeAlias = Annotated[StrictInt, Field(ge=-9223372036854775808, le=9223372036854775807)]
-HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
-MethodName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
-HttpRetryPolicyEvent: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=25)]
-MaxRetries: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
-DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
-HttpPathExact: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-HttpPathRegex: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-RoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
-FilePath: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-SubjectAlternativeName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=254)]
-MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
-MaxConnections: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
-MaxPendingRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
-HealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
-HealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
-HealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
-OutlierDetectionMaxEjectionPercent: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
-OutlierDetectionMaxServerErrors: TypeAlias = Annotated[StrictInt, Field(ge=1, le=9223372036854775807)]
-JsonKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
-JsonValue: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
-TextFormat: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
-AwsCloudMapInstanceAttributeKey: TypeAlias = Annotated[
-    StrictStr, Field(min_length=1, max_length=255, pattern="^[a-zA-Z0-9!-~]+$")
-]
-AwsCloudMapInstanceAttributeValue: TypeAlias = Annotated[
-    StrictStr,
-    Field(min_length=1,
-    max_length=1024,
-    pattern="^([a-zA-Z0-9!-~][  a-zA-Z0-9!-~]*){0,1}[a-zA-Z0-9!-~]{0,1}$"),
-]
-AwsCloudMapName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
-VirtualGatewayHealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
-VirtualGatewayHealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
-VirtualGatewayHealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
-ExactHostName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
-SuffixHostname: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
-HttpGatewayRoutePrefix: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
-GatewayRoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
-TagKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-TagValue: TypeAlias = Annotated[StrictStr, Field(min_length=0, max_length=256)]
-AccountId: TypeAlias = Annotated[StrictStr, Field(min_length=12, max_length=12)]
 
 
 class EgressFilter(_Shape):
     """An object that represents the egress filter rules for a service mesh."""
 
     type: EgressFilterType
+
+
+IpPreference: TypeAlias = Literal["IPv6_PREFERRED", "IPv4_PREFERRED", "IPv4_ONLY", "IPv6_ONLY"]
 
 
 class MeshServiceDiscovery(_Shape):
@@ -120,6 +58,9 @@ class MeshSpec(_Shape):
 
     egress_filter: EgressFilter | None = Field(default=None, alias="egressFilter")
     service_discovery: MeshServiceDiscovery | None = Field(default=None, alias="serviceDiscovery")
+
+
+ResourceName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
 
 class VirtualNodeServiceProvider(_Shape):
@@ -147,6 +88,10 @@ class VirtualServiceSpec(_Shape):
     provider: VirtualServiceProvider | None = None
 
 
+PortNumber: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
+PortProtocol: TypeAlias = Literal["http", "tcp", "http2", "grpc"]
+
+
 class PortMapping(_Shape):
     """An object that represents a port mapping."""
 
@@ -166,6 +111,10 @@ class VirtualRouterSpec(_Shape):
     listeners: tuple[VirtualRouterListener, ...] | None = None
 
 
+ListenerPort: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
+PercentInt: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
+
+
 class WeightedTarget(_Shape):
     """An object that represents a target and its relative weight."""
 
@@ -174,10 +123,17 @@ class WeightedTarget(_Shape):
     weight: PercentInt
 
 
+WeightedTargets: TypeAlias = Annotated[tuple[WeightedTarget, ...], Field(min_length=1, max_length=10)]
+
+
 class GrpcRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
     weighted_targets: WeightedTargets = Field(alias="weightedTargets")
+
+
+HeaderMatch: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+Long: TypeAlias = Annotated[StrictInt, Field(ge=-9223372036854775808, le=9223372036854775807)]
 
 
 class MatchRange(_Shape):
@@ -197,12 +153,21 @@ class GrpcRouteMetadataMatchMethod(_Union):
     suffix: HeaderMatch | None = None
 
 
+HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+
+
 class GrpcRouteMetadata(_Shape):
     """An object that represents the match metadata for the route."""
 
     invert: StrictBool | None = None
     match: GrpcRouteMetadataMatchMethod | None = None
     name: HeaderName
+
+
+GrpcRouteMetadataList: TypeAlias = Annotated[
+    tuple[GrpcRouteMetadata, ...], Field(min_length=1, max_length=10)
+]
+MethodName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 
 
 class GrpcRouteMatch(_Shape):
@@ -214,11 +179,32 @@ class GrpcRouteMatch(_Shape):
     service_name: StrictStr | None = Field(default=None, alias="serviceName")
 
 
+GrpcRetryPolicyEvent: TypeAlias = Literal[
+    "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"
+]
+GrpcRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[GrpcRetryPolicyEvent, ...], Field(min_length=1, max_length=5)
+]
+HttpRetryPolicyEvent: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=25)]
+HttpRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[HttpRetryPolicyEvent, ...], Field(min_length=1, max_length=25)
+]
+MaxRetries: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
+DurationUnit: TypeAlias = Literal["s", "ms"]
+DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0, le=9223372036854775807)]
+
+
 class Duration(_Shape):
     """An object that represents a duration of time."""
 
     unit: DurationUnit | None = None
     value: DurationValue | None = None
+
+
+TcpRetryPolicyEvent: TypeAlias = Literal["connection-error"]
+TcpRetryPolicyEvents: TypeAlias = Annotated[
+    tuple[TcpRetryPolicyEvent, ...], Field(min_length=1, max_length=1)
+]
 
 
 class GrpcRetryPolicy(_Shape):
@@ -271,6 +257,14 @@ class HttpRouteHeader(_Shape):
     name: HeaderName
 
 
+HttpRouteHeaders: TypeAlias = Annotated[tuple[HttpRouteHeader, ...], Field(min_length=1, max_length=10)]
+HttpMethod: TypeAlias = Literal[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"
+]
+HttpPathExact: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+HttpPathRegex: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
 class HttpPathMatch(_Shape):
     """An object representing the path to match in the request."""
 
@@ -289,6 +283,10 @@ class HttpQueryParameter(_Shape):
 
     match: QueryParameterMatch | None = None
     name: StrictStr
+
+
+HttpQueryParameters: TypeAlias = Annotated[tuple[HttpQueryParameter, ...], Field(min_length=1, max_length=10)]
+HttpScheme: TypeAlias = Literal["http", "https"]
 
 
 class HttpRouteMatch(_Shape):
@@ -328,6 +326,9 @@ class HttpRoute(_Shape):
     timeout: HttpTimeout | None = None
 
 
+RoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
+
+
 class TcpRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
@@ -364,6 +365,9 @@ class RouteSpec(_Shape):
     tcp_route: TcpRoute | None = Field(default=None, alias="tcpRoute")
 
 
+FilePath: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
 class ListenerTlsFileCertificate(_Shape):
     """An object that represents a local file certificate."""
 
@@ -384,6 +388,9 @@ class ClientTlsCertificate(_Union):
     sds: ListenerTlsSdsCertificate | None = None
 
 
+SubjectAlternativeName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=254)]
+
+
 class SubjectAlternativeNameMatchers(_Shape):
     """An object that represents the methods by which a subject alternative name on a peer Transport Layer
     Security (TLS) certificate can be matched.
@@ -396,6 +403,9 @@ class SubjectAlternativeNames(_Shape):
     """An object that represents the subject alternative names secured by the certificate."""
 
     match: SubjectAlternativeNameMatchers
+
+
+CertificateAuthorityArns: TypeAlias = Annotated[tuple[StrictStr, ...], Field(min_length=1, max_length=3)]
 
 
 class TlsValidationContextAcmTrust(_Shape):
@@ -475,10 +485,17 @@ class Backend(_Union):
     virtual_service: VirtualServiceBackend | None = Field(default=None, alias="virtualService")
 
 
+MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
+
+
 class VirtualNodeGrpcConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
     max_requests: MaxRequests = Field(alias="maxRequests")
+
+
+MaxConnections: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
+MaxPendingRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
 
 
 class VirtualNodeHttpConnectionPool(_Shape):
@@ -509,6 +526,11 @@ class VirtualNodeConnectionPool(_Union):
     tcp: VirtualNodeTcpConnectionPool | None = None
 
 
+HealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
+HealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
+HealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
+
+
 class HealthCheckPolicy(_Shape):
     """An object that represents the health check policy for a virtual node's listener."""
 
@@ -519,6 +541,10 @@ class HealthCheckPolicy(_Shape):
     protocol: PortProtocol
     timeout_millis: HealthCheckTimeoutMillis = Field(alias="timeoutMillis")
     unhealthy_threshold: HealthCheckThreshold = Field(alias="unhealthyThreshold")
+
+
+OutlierDetectionMaxEjectionPercent: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
+OutlierDetectionMaxServerErrors: TypeAlias = Annotated[StrictInt, Field(ge=1, le=9223372036854775807)]
 
 
 class OutlierDetection(_Shape):
@@ -551,6 +577,9 @@ class ListenerTlsCertificate(_Union):
     acm: ListenerTlsAcmCertificate | None = None
     file: ListenerTlsFileCertificate | None = None
     sds: ListenerTlsSdsCertificate | None = None
+
+
+ListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
 
 
 class ListenerTlsValidationContextTrust(_Union):
@@ -588,11 +617,18 @@ class Listener(_Shape):
     tls: ListenerTls | None = None
 
 
+JsonKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+JsonValue: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
 class JsonFormatRef(_Shape):
     """An object that represents the key value pairs for the JSON."""
 
     key: JsonKey
     value: JsonValue
+
+
+TextFormat: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
 
 
 class LoggingFormat(_Union):
@@ -621,11 +657,25 @@ class Logging(_Shape):
     access_log: AccessLog | None = Field(default=None, alias="accessLog")
 
 
+AwsCloudMapInstanceAttributeKey: TypeAlias = Annotated[
+    StrictStr, Field(min_length=1, max_length=255, pattern="^[a-zA-Z0-9!-~]+$")
+]
+AwsCloudMapInstanceAttributeValue: TypeAlias = Annotated[
+    StrictStr,
+    Field(min_length=1,
+    max_length=1024,
+    pattern="^([a-zA-Z0-9!-~][  a-zA-Z0-9!-~]*){0,1}[a-zA-Z0-9!-~]{0,1}$"),
+]
+
+
 class AwsCloudMapInstanceAttribute(_Shape):
     """An object that represents the Cloud Map attribute information for your virtual node."""
 
     key: AwsCloudMapInstanceAttributeKey
     value: AwsCloudMapInstanceAttributeValue
+
+
+AwsCloudMapName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
 
 
 class AwsCloudMapServiceDiscovery(_Shape):
@@ -635,6 +685,9 @@ class AwsCloudMapServiceDiscovery(_Shape):
     ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
     namespace_name: AwsCloudMapName = Field(alias="namespaceName")
     service_name: AwsCloudMapName = Field(alias="serviceName")
+
+
+DnsResponseType: TypeAlias = Literal["LOADBALANCER", "ENDPOINTS"]
 
 
 class DnsServiceDiscovery(_Shape):
@@ -682,6 +735,11 @@ class VirtualGatewayClientTlsCertificate(_Union):
 
     file: VirtualGatewayListenerTlsFileCertificate | None = None
     sds: VirtualGatewayListenerTlsSdsCertificate | None = None
+
+
+VirtualGatewayCertificateAuthorityArns: TypeAlias = Annotated[
+    tuple[StrictStr, ...], Field(min_length=1, max_length=3)
+]
 
 
 class VirtualGatewayTlsValidationContextAcmTrust(_Shape):
@@ -775,6 +833,12 @@ class VirtualGatewayConnectionPool(_Union):
     http2: VirtualGatewayHttp2ConnectionPool | None = None
 
 
+VirtualGatewayHealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
+VirtualGatewayHealthCheckIntervalMillis: TypeAlias = Annotated[StrictInt, Field(ge=5000, le=300000)]
+VirtualGatewayPortProtocol: TypeAlias = Literal["http", "http2", "grpc"]
+VirtualGatewayHealthCheckTimeoutMillis: TypeAlias = Annotated[StrictInt, Field(ge=2000, le=60000)]
+
+
 class VirtualGatewayHealthCheckPolicy(_Shape):
     """An object that represents the health check policy for a virtual gateway's listener."""
 
@@ -806,6 +870,9 @@ class VirtualGatewayListenerTlsCertificate(_Union):
     acm: VirtualGatewayListenerTlsAcmCertificate | None = None
     file: VirtualGatewayListenerTlsFileCertificate | None = None
     sds: VirtualGatewayListenerTlsSdsCertificate | None = None
+
+
+VirtualGatewayListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
 
 
 class VirtualGatewayListenerTlsValidationContextTrust(_Union):
@@ -872,6 +939,9 @@ class VirtualGatewaySpec(_Shape):
     logging: VirtualGatewayLogging | None = None
 
 
+DefaultGatewayRouteRewrite: TypeAlias = Literal["ENABLED", "DISABLED"]
+
+
 class GatewayRouteHostnameRewrite(_Shape):
     """An object representing the gateway route host name to rewrite."""
 
@@ -906,6 +976,10 @@ class GrpcGatewayRouteAction(_Shape):
     target: GatewayRouteTarget
 
 
+ExactHostName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
+SuffixHostname: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=253)]
+
+
 class GatewayRouteHostnameMatch(_Shape):
     """An object representing the gateway route host name to match."""
 
@@ -931,6 +1005,11 @@ class GrpcGatewayRouteMetadata(_Shape):
     name: HeaderName
 
 
+GrpcGatewayRouteMetadataList: TypeAlias = Annotated[
+    tuple[GrpcGatewayRouteMetadata, ...], Field(min_length=1, max_length=10)
+]
+
+
 class GrpcGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
@@ -951,6 +1030,9 @@ class HttpGatewayRoutePathRewrite(_Shape):
     """An object that represents the path to rewrite."""
 
     exact: HttpPathExact | None = None
+
+
+HttpGatewayRoutePrefix: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
 
 class HttpGatewayRoutePrefixRewrite(_Shape):
@@ -983,6 +1065,11 @@ class HttpGatewayRouteHeader(_Shape):
     name: HeaderName
 
 
+HttpGatewayRouteHeaders: TypeAlias = Annotated[
+    tuple[HttpGatewayRouteHeader, ...], Field(min_length=1, max_length=10)
+]
+
+
 class HttpGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
@@ -1002,6 +1089,9 @@ class HttpGatewayRoute(_Shape):
     match: HttpGatewayRouteMatch
 
 
+GatewayRoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
+
+
 class GatewayRouteSpec(_Shape):
     """An object that represents a gateway route specification."""
 
@@ -1011,11 +1101,19 @@ class GatewayRouteSpec(_Shape):
     priority: GatewayRoutePriority | None = None
 
 
+TagKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+TagValue: TypeAlias = Annotated[StrictStr, Field(min_length=0, max_length=256)]
+
+
 class TagRef(_Shape):
     """Optional metadata that you apply to a resource to assist with categorization and organization."""
 
     key: TagKey
     value: TagValue
+
+
+TagList: TypeAlias = Annotated[tuple[TagRef, ...], Field(min_length=0, max_length=50)]
+AccountId: TypeAlias = Annotated[StrictStr, Field(min_length=12, max_length=12)]
 
 
 class MeshDocument(_Shape):
@@ -1086,34 +1184,6 @@ class GatewayRouteDocument(_Shape):
     spec: dict[str, Any]
     tags: TagList | None = None
     virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
-
-
-WeightedTargets: TypeAlias = Annotated[tuple[WeightedTarget, ...], Field(min_length=1, max_length=10)]
-GrpcRouteMetadataList: TypeAlias = Annotated[
-    tuple[GrpcRouteMetadata, ...], Field(min_length=1, max_length=10)
-]
-GrpcRetryPolicyEvents: TypeAlias = Annotated[
-    tuple[GrpcRetryPolicyEvent, ...], Field(min_length=1, max_length=5)
-]
-HttpRetryPolicyEvents: TypeAlias = Annotated[
-    tuple[HttpRetryPolicyEvent, ...], Field(min_length=1, max_length=25)
-]
-TcpRetryPolicyEvents: TypeAlias = Annotated[
-    tuple[TcpRetryPolicyEvent, ...], Field(min_length=1, max_length=1)
-]
-HttpRouteHeaders: TypeAlias = Annotated[tuple[HttpRouteHeader, ...], Field(min_length=1, max_length=10)]
-HttpQueryParameters: TypeAlias = Annotated[tuple[HttpQueryParameter, ...], Field(min_length=1, max_length=10)]
-CertificateAuthorityArns: TypeAlias = Annotated[tuple[StrictStr, ...], Field(min_length=1, max_length=3)]
-VirtualGatewayCertificateAuthorityArns: TypeAlias = Annotated[
-    tuple[StrictStr, ...], Field(min_length=1, max_length=3)
-]
-GrpcGatewayRouteMetadataList: TypeAlias = Annotated[
-    tuple[GrpcGatewayRouteMetadata, ...], Field(min_length=1, max_length=10)
-]
-HttpGatewayRouteHeaders: TypeAlias = Annotated[
-    tuple[HttpGatewayRouteHeader, ...], Field(min_length=1, max_length=10)
-]
-TagList: TypeAlias = Annotated[tuple[TagRef, ...], Field(min_length=0, max_length=50)]
 
 
 SPEC_BY_KIND: dict[str, type[_Shape]] = {
