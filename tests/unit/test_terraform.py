@@ -214,6 +214,26 @@ def test_local_modules_are_followed_and_remote_ones_reported(tmp_path: Path) -> 
     assert not [d for d in result.diagnostics if d.rule == "unresolved-value"]
 
 
+def test_a_module_argument_is_unknown_only_where_an_app_mesh_value_reads_it(tmp_path: Path) -> None:
+    # An IAM policy from a data source handed to a role module is no App Mesh value: nothing to report.
+    # The same kind of value as a node's hostname is: reported once, at the call's argument.
+    files = {
+        "main.tf": 'module "role" {\n  source = "./modules/role"\n  policy = data.aws_iam_policy_document.p.json\n}\n'
+                   'module "nodes" {\n  source = "./modules/node"\n  mesh   = "shop"\n'
+                   '  host   = data.aws_service_discovery_dns_namespace.ns.name\n}\n',
+        "modules/role/main.tf": 'variable "policy" {}\nresource "aws_iam_role_policy" "p" {\n'
+                                '  policy = var.policy\n}\n',
+        "modules/node/main.tf": 'variable "mesh" {}\nvariable "host" {}\n'
+                                + NODE.format(key="n", name='"web"', mesh="var.mesh", port=8080).replace(
+                                    '"n.shop.local"', "var.host"),
+    }
+    result = _check(_write(tmp_path, files))
+    assert [(d.kind, d.mesh, d.name) for d in result.model.declarations] == [("VirtualNode", "shop", "web")]
+    unknown = [(Path(d.path).name, d.line, d.message) for d in result.diagnostics if d.rule == "unresolved-value"]
+    assert unknown == [("main.tf", 8, "data.aws_service_discovery_dns_namespace.ns.name is read from AWS at plan "
+                                      "time; meshlint does not know it")]
+
+
 def test_id_of_a_mesh_is_its_name_of_anything_else_a_uid(tmp_path: Path) -> None:
     main = ('resource "aws_appmesh_mesh" "m" {\n  name = "shop"\n}\n'
             + NODE.format(key="a", name='"a"', mesh="aws_appmesh_mesh.m.id", port=8080)

@@ -11,7 +11,7 @@ https://developer.hashicorp.com/terraform/language/values/variables#variable-def
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ class ModuleInstance:
         self.code = code
         self.codes = codes
         self.reporter = reporter
-        self.inputs = inputs  # values the caller gave (already evaluated)
+        self.inputs = inputs  # values the caller gave (evaluated when first read)
         self.parameters = parameters  # --parameter values (root module only)
         self.depth = depth
         self._variables: dict[str, Any] = {}
@@ -292,10 +292,8 @@ class ModuleInstance:
             return [{"count": {"index": Unknown.of("count.index")}, "each": {"key": Unknown.of("each.key"),
                                                                                "value": Unknown.of("each.value")}}]
 
-    def _inputs(self, call: Declared, names: Names) -> dict[str, Any]:
-        skip = {"source", "version", "count", "for_each", "providers", "depends_on"}
-        return {k: Evaluator(self, call.site(k)).value(a.expr, names)
-                for k, a in call.block.body.attributes.items() if k not in skip}
+    def _inputs(self, call: Declared, names: Names) -> Mapping[str, Any]:
+        return _CallArguments(self, call, names)
 
     def module_output(self, name: str, steps: list[s.Expr], ev: Evaluator) -> Any:
         text = ev.text(steps[min(1, len(steps) - 1)])
@@ -350,6 +348,31 @@ class ModuleInstance:
         if document is None or problem is not None:
             return text
         return Evaluator(self, Site("--parameter", document, "/v")).value(document.body.attributes["v"].expr, {})
+
+
+class _CallArguments(Mapping[str, Any]):
+    """A module call's arguments, each evaluated when the called module first reads it. An argument no App
+    Mesh value depends on (an IAM policy handed to a role module) is never evaluated, so what it leaves
+    unknown is never reported."""
+
+    _META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+
+    def __init__(self, caller: ModuleInstance, call: Declared, names: Names) -> None:
+        self._caller, self._call, self._names = caller, call, names
+        self._attributes = {k: a for k, a in call.block.body.attributes.items() if k not in self._META}
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._values:
+            attribute = self._attributes[key]
+            self._values[key] = Evaluator(self._caller, self._call.site(key)).value(attribute.expr, self._names)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._attributes)
+
+    def __len__(self) -> int:
+        return len(self._attributes)
 
 
 def _references(expr: Any) -> list[tuple[str, str]]:
