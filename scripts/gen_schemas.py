@@ -325,8 +325,8 @@ def render_enum(shapes: Shapes, name: str) -> list[str]:
 
 
 def render_document(shapes: Shapes, kind: str) -> list[str]:
-    """`<Kind>Document`: the whole input document (names, tags, meshOwner) with the spec left as a mapping,
-    for checking everything around a spec that `<Kind>Spec` checks."""
+    """`<Kind>Document`: the whole input document (names, tags, meshOwner) around its `<Kind>Spec`, so that one
+    validation checks all of it and gives the typed spec."""
     shape = shapes[f"Create{kind}Input"]
     required = set(shape.get("required", []))
     body = [f'    """The {kind} document around its spec, as Create{kind} accepts it (without clientToken)."""', ""]
@@ -335,7 +335,7 @@ def render_document(shapes: Shapes, kind: str) -> list[str]:
             continue
         if member == "spec":
             optional = "spec" not in required
-            body.append("    spec: Omittable[dict[str, Any]] = None" if optional else "    spec: dict[str, Any]")
+            body.append(f"    spec: Omittable[{kind}Spec] = None" if optional else f"    spec: {kind}Spec")
             continue
         body += render_field(shapes, member, spec, member in required)
     return ["", "", f"class {kind}Document(_Shape):", *body]

@@ -1127,7 +1127,7 @@ class MeshDocument(_Shape):
     """The Mesh document around its spec, as CreateMesh accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    spec: Omittable[dict[str, Any]] = None
+    spec: Omittable[MeshSpec] = None
     tags: Omittable[TagList] = None
 
 
@@ -1136,7 +1136,7 @@ class VirtualServiceDocument(_Shape):
 
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
+    spec: VirtualServiceSpec
     tags: Omittable[TagList] = None
     virtual_service_name: StrictStr = Field(alias="virtualServiceName")
 
@@ -1146,7 +1146,7 @@ class VirtualRouterDocument(_Shape):
 
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
+    spec: VirtualRouterSpec
     tags: Omittable[TagList] = None
     virtual_router_name: ResourceName = Field(alias="virtualRouterName")
 
@@ -1157,7 +1157,7 @@ class RouteDocument(_Shape):
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
     route_name: ResourceName = Field(alias="routeName")
-    spec: dict[str, Any]
+    spec: RouteSpec
     tags: Omittable[TagList] = None
     virtual_router_name: ResourceName = Field(alias="virtualRouterName")
 
@@ -1167,7 +1167,7 @@ class VirtualNodeDocument(_Shape):
 
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
+    spec: VirtualNodeSpec
     tags: Omittable[TagList] = None
     virtual_node_name: ResourceName = Field(alias="virtualNodeName")
 
@@ -1177,7 +1177,7 @@ class VirtualGatewayDocument(_Shape):
 
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
+    spec: VirtualGatewaySpec
     tags: Omittable[TagList] = None
     virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
 
@@ -1188,7 +1188,7 @@ class GatewayRouteDocument(_Shape):
     gateway_route_name: ResourceName = Field(alias="gatewayRouteName")
     mesh_name: ResourceName = Field(alias="meshName")
     mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
+    spec: GatewayRouteSpec
     tags: Omittable[TagList] = None
     virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
 

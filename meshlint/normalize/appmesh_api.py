@@ -105,10 +105,10 @@ def typed_spec(kind: str, obj: dict[str, Any]) -> Any:
     if not isinstance(data, dict):
         return None
     try:
-        DOCUMENT_BY_KIND[kind].model_validate(obj)
-        return SPEC_BY_KIND[kind].model_validate(data)
+        document: Any = DOCUMENT_BY_KIND[kind].model_validate(obj)  # its spec is typed: one validation
     except ValidationError:
         return None
+    return document.spec if document.spec is not None else SPEC_BY_KIND[kind].model_validate(data)  # Mesh, no spec
 
 
 def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
@@ -142,6 +142,8 @@ def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawRe
         spec=spec,
         unknown=unknown,
     )
+    if not findings:
+        return resource, findings
     ref = resource.ref
     return resource, [_with_resource(f, ref) for f in findings]
 
