@@ -252,18 +252,30 @@ def _plain(node: Any, depth: int, marks: array[int]) -> Any:
             key_mark = key_node.start_mark
             # Most values are untagged scalars: reading them here, with their key's entry and theirs in one
             # extend, saves a call per value (a fifth of the walk). Tagged ones (`!Ref`) take the full path.
-            if leaves and type(value_node) is _SCALAR and value_node.tag[0] != "!":
-                value_mark = value_node.start_mark
-                marks.extend((key_mark.line, key_mark.column, 1, value_mark.line, value_mark.column, 1))
-                out[key_node.value] = value_node.value if value_node.tag == _STR else _scalar(value_node)
-                continue
+            if leaves and type(value_node) is _SCALAR:
+                tag = value_node.tag
+                if tag[0] != "!":
+                    value_mark = value_node.start_mark
+                    marks.extend((key_mark.line, key_mark.column, 1, value_mark.line, value_mark.column, 1))
+                    out[key_node.value] = value_node.value if tag == _STR else _scalar(value_node)
+                    continue
             marks.extend((key_mark.line, key_mark.column, 1))
             out[key_node.value] = _plain(value_node, depth + 1, marks)
         if len(out) != len(node.value):
             raise _Unusual  # a duplicate key: the careful walk reports where
         value: Any = out
     elif cls is _SEQUENCE:
-        value = [_plain(item, depth + 1, marks) for item in node.value]
+        value = []
+        leaves = depth < MAX_DEPTH
+        for item in node.value:
+            if leaves and type(item) is _SCALAR:  # the same for the items of a list (ports, retry events)
+                tag = item.tag
+                if tag[0] != "!":
+                    item_mark = item.start_mark
+                    marks.extend((item_mark.line, item_mark.column, 1))
+                    value.append(item.value if tag == _STR else _scalar(item))
+                    continue
+            value.append(_plain(item, depth + 1, marks))
     else:
         value = _scalar(node)
     marks[start + 2] = (len(marks) - start) // 3
