@@ -124,19 +124,20 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
     recognised = False
     templated = _may_hold_placeholders(source.text)
     for index, doc in enumerate(source.docs):
-        origin = e.Origin(source.display, index)
         data = doc.data
         detected = appmesh_api.detect(data)
-        if detected is not None:
+        if detected is not None:  # the common case first, making only the origin it needs
             kind, base, obj = detected
             form = "describe" if base else "api"  # `aws appmesh describe-*` output wraps the resource
             raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base, form))
             findings.extend(notes)
             if templated:
-                findings.extend(_placeholder_findings(data, origin))
+                findings.extend(_placeholder_findings(data, e.Origin(source.display, index)))
             if raw is not None:
                 raws.append(raw)
-        elif terraform.is_plan(data):
+            continue
+        origin = e.Origin(source.display, index)
+        if terraform.is_plan(data):
             found, notes, table = terraform.read_plan(data, source.display, index)
             source.translate(index, table)
             raws.extend(found)

@@ -89,7 +89,7 @@ def covers(kind: str, first: Any, later: Any) -> bool:
         return True
     if later is None:
         return _dump(first) in ({}, None)
-    if not _same_or_wider(member(first, "port"), member(later, "port")):
+    if not _same_or_wider(getattr(first, "port", None), getattr(later, "port", None)):
         return False
     if not _host_covers(member(first, "hostname"), member(later, "hostname")):
         return False
@@ -118,7 +118,7 @@ def overlaps(kind: str, one: Any, other: Any) -> bool:
     """Whether some request could match both (a safe over-estimate: unknown means yes)."""
     if one is None or other is None:
         return True
-    p1, p2 = member(one, "port"), member(other, "port")
+    p1, p2 = getattr(one, "port", None), getattr(other, "port", None)
     if p1 is not None and p2 is not None and p1 != p2:
         return False
     if not _host_overlaps(member(one, "hostname"), member(other, "hostname")):
@@ -236,10 +236,10 @@ def shadowed_route(ctx: RuleContext) -> Iterator[Finding]:
 def _route_tables(routes: list[Any]) -> list[list[Any]]:
     """The routes of one kind as the listeners see them, in evaluation order: a route with match.port serves
     that port's listener only, a route without one serves every listener of its kind."""
-    ports = sorted({p for p in (member(_match(r), "port") for r in routes) if p is not None})
+    ports = sorted({p for p in (getattr(_match(r), "port", None) for r in routes) if p is not None})
     if not ports:
         return [routes]
-    return [[r for r in routes if member(_match(r), "port") in (None, port)] for port in ports]
+    return [[r for r in routes if getattr(_match(r), "port", None) in (None, port)] for port in ports]
 
 
 def _preempted(kind: str, routes: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -369,7 +369,7 @@ def route_protocol_mismatch(ctx: RuleContext) -> Iterator[Finding]:
             continue
         where, listeners = parent
         protocol = _PROTOCOL[kind]
-        port = member(_match(route), "port")
+        port = getattr(_match(route), "port", None)
         candidates = [li for li in listeners if port is None or li.port_mapping.port == port]
         if not candidates or any(li.port_mapping.protocol == protocol for li in candidates):
             continue  # an unknown port is port-mismatch's finding
@@ -397,7 +397,7 @@ def port_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         router = ctx.model.routers.get((route.mesh, route.router))
         if router is not None and not same_scope(route, router):
             router = None
-        port = member(_match(route), "port")
+        port = getattr(_match(route), "port", None)
         router_ports = sorted({li.port_mapping.port for li in (router.spec.listeners or ())} if router else set())
         if port is not None and router_ports and port not in router_ports:
             yield finding("port-mismatch", route, route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "match", "port"),
@@ -475,7 +475,7 @@ def ambiguous_port(ctx: RuleContext) -> Iterator[Finding]:
         protocol = _PROTOCOL[kind]
         router = ctx.model.routers.get((route.mesh, route.router))
         match = _match(route)
-        if router is not None and same_scope(route, router) and member(match, "port") is None:
+        if router is not None and same_scope(route, router) and getattr(match, "port", None) is None:
             same = sorted({li.port_mapping.port for li in router.spec.listeners or ()
                            if li.port_mapping.protocol == protocol})
             if len(same) > 1:
