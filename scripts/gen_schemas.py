@@ -59,9 +59,24 @@ The models carry the API's constraints (lengths, ranges, enums, exactly-one unio
 meshlint uses that as the fast path and asks the JSON Schema for the precise messages when it fails.
 \"\"\"
 
-from typing import Annotated, Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    Omittable: TypeAlias = _T | None
+else:
+
+    class Omittable:
+        # A member that may be left out, and then reads None, but may not be written as null: JSON Schema
+        # rejects an explicit null where a type is expected. At run time `Omittable[X]` is `X`, whose validator
+        # refuses None inside pydantic-core, while the default (None, never validated) stands for absence;
+        # type checkers see `X | None`. (A Python validator on every object did the same at a call per object.)
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return item
 
 
 class _Shape(BaseModel):
@@ -69,14 +84,6 @@ class _Shape(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, defer_build=True, regex_engine="python-re"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        # JSON Schema rejects an explicit null where a type is expected; an absent member is the only "None".
-        if isinstance(data, dict) and None in data.values():
-            raise ValueError("null is not a valid value")
-        return data
 
 
 class _Union(_Shape):
@@ -283,7 +290,7 @@ def wrap_call(prefix: str, args: str, indent: str, brackets: str = "()") -> list
 
 def render_field(shapes: Shapes, member: str, spec: Json, required: bool) -> list[str]:
     name, typ = attr_name(member), py_type(shapes, spec["shape"])
-    annotation = f"{name}: {typ}" if required else f"{name}: {typ} | None"
+    annotation = f"{name}: {typ}" if required else f"{name}: Omittable[{typ}]"
     if name == member:
         return [f"    {annotation}" if required else f"    {annotation} = None"]
     args = f'alias="{member}"' if required else f'default=None, alias="{member}"'
@@ -318,8 +325,8 @@ def render_enum(shapes: Shapes, name: str) -> list[str]:
 
 
 def render_document(shapes: Shapes, kind: str) -> list[str]:
-    """`<Kind>Document`: the whole input document (names, tags, meshOwner) with the spec left as a mapping,
-    for checking everything around a spec that `<Kind>Spec` checks."""
+    """`<Kind>Document`: the whole input document (names, tags, meshOwner) around its `<Kind>Spec`, so that one
+    validation checks all of it and gives the typed spec."""
     shape = shapes[f"Create{kind}Input"]
     required = set(shape.get("required", []))
     body = [f'    """The {kind} document around its spec, as Create{kind} accepts it (without clientToken)."""', ""]
@@ -327,7 +334,8 @@ def render_document(shapes: Shapes, kind: str) -> list[str]:
         if member in DROPPED_MEMBERS:
             continue
         if member == "spec":
-            body.append("    spec: dict[str, Any]" if "spec" in required else "    spec: dict[str, Any] | None = None")
+            optional = "spec" not in required
+            body.append(f"    spec: Omittable[{kind}Spec] = None" if optional else f"    spec: {kind}Spec")
             continue
         body += render_field(shapes, member, spec, member in required)
     return ["", "", f"class {kind}Document(_Shape):", *body]

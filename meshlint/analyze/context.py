@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from meshlint.config import Settings
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import MeshModel, Resource
 from meshlint.model.graph import MeshGraph
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,18 @@ class RuleContext:
     model: MeshModel
     graph: MeshGraph
     settings: Settings
+    _shared: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def options(self, slug: str) -> Mapping[str, Any]:
         """The rule's `options:` mapping from the config file (empty when none is given)."""
         return self.settings.options.get(slug, {})
+
+    def shared(self, compute: Callable[[RuleContext], T]) -> T:
+        """`compute(self)`, computed once per run for every rule that asks: rules of one family read the same
+        facts (the TLS rules the same client calls, the regex rules the same patterns). Read-only."""
+        if compute not in self._shared:
+            self._shared[compute] = compute(self)
+        return self._shared[compute]  # type: ignore[no-any-return]
 
 
 RuleFn = Callable[[RuleContext], Iterable[Finding]]

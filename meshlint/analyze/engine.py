@@ -51,7 +51,10 @@ def analyze(
     found = suppressions.scan(files)
     diagnostics = stamp(findings, files, settings)
     kept, problems = suppressions.apply(diagnostics, found, ran)
-    return Analysis(sorted({*kept, *stamp(problems, files, settings)}, key=lambda d: d.sort_key), graph)
+    about_suppressions = stamp(problems, files, settings)
+    if not about_suppressions:  # `kept` is stamp's order already: distinct, sorted by a key that tells all apart
+        return Analysis(kept, graph)
+    return Analysis(sorted({*kept, *about_suppressions}, key=lambda d: d.sort_key), graph)
 
 
 def _known(findings: Iterable[Finding], partly_unknown: Mapping[ResourceRef, Resource]) -> Iterator[Finding]:

@@ -111,17 +111,19 @@ def scan(files: Mapping[str, SourceFile]) -> list[Suppression]:
     for path, source in files.items():
         if source.text is None or not source.docs:
             continue
+        hcl = source.docs[0].hcl
+        comments = hcl is not None or (not path.endswith(".json") and "meshlint:" in source.text)
+        entries = [(i, entry) for i, doc in enumerate(source.docs) for entry in document_suppressions(doc.data)]
+        if not comments and not entries:
+            continue  # most files: no need to split the text into lines
         lines = source.text.splitlines()
         starts = [d.start.line for d in source.docs]
         ends = [s - 1 for s in starts[1:]] + [len(lines)]
-        hcl = source.docs[0].hcl
         if hcl is not None:
             found.extend(_hcl_comments(path, lines, hcl))
-        elif not path.endswith(".json") and "meshlint:" in source.text:
+        elif comments:
             found.extend(_comments(path, source.text, lines, starts, ends))
-        for i, doc in enumerate(source.docs):
-            for entry in document_suppressions(doc.data):
-                found.append(_placed(path, source, i, entry, ends[i]))
+        found.extend(_placed(path, source, i, entry, ends[i]) for i, entry in entries)
     return found
 
 

@@ -227,7 +227,8 @@ class _BadScalar(_Unusual):
     """A scalar whose value cannot be read (see `_scalar`); the message says why."""
 
 
-_MAPPING, _SEQUENCE = yaml.MappingNode, yaml.SequenceNode
+_MAPPING, _SEQUENCE, _SCALAR = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 def _plain(node: Any, depth: int, marks: array[int]) -> Any:
@@ -244,17 +245,37 @@ def _plain(node: Any, depth: int, marks: array[int]) -> Any:
     cls = type(node)
     if cls is _MAPPING:
         out = {}
+        leaves = depth < MAX_DEPTH  # a scalar value is within the depth limit, so it may be read right here
         for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode or key_node.tag == "tag:yaml.org,2002:merge":
+            if type(key_node) is not _SCALAR or key_node.tag == _MERGE:
                 raise _Unusual
             key_mark = key_node.start_mark
+            # Most values are untagged scalars: reading them here, with their key's entry and theirs in one
+            # extend, saves a call per value (a fifth of the walk). Tagged ones (`!Ref`) take the full path.
+            if leaves and type(value_node) is _SCALAR:
+                tag = value_node.tag
+                if tag[0] != "!":
+                    value_mark = value_node.start_mark
+                    marks.extend((key_mark.line, key_mark.column, 1, value_mark.line, value_mark.column, 1))
+                    out[key_node.value] = value_node.value if tag == _STR else _scalar(value_node)
+                    continue
             marks.extend((key_mark.line, key_mark.column, 1))
             out[key_node.value] = _plain(value_node, depth + 1, marks)
         if len(out) != len(node.value):
             raise _Unusual  # a duplicate key: the careful walk reports where
         value: Any = out
     elif cls is _SEQUENCE:
-        value = [_plain(item, depth + 1, marks) for item in node.value]
+        value = []
+        leaves = depth < MAX_DEPTH
+        for item in node.value:
+            if leaves and type(item) is _SCALAR:  # the same for the items of a list (ports, retry events)
+                tag = item.tag
+                if tag[0] != "!":
+                    item_mark = item.start_mark
+                    marks.extend((item_mark.line, item_mark.column, 1))
+                    value.append(item.value if tag == _STR else _scalar(item))
+                    continue
+            value.append(_plain(item, depth + 1, marks))
     else:
         value = _scalar(node)
     marks[start + 2] = (len(marks) - start) // 3

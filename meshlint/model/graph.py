@@ -32,7 +32,7 @@ from meshlint.model.spec import GatewayRouteTarget, WeightedTarget
 from meshlint.unknowns import is_unknown
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only, but not frozen: a mesh has some 20 per service, and frozen is 3x slower to make
 class Reference:
     """`source` names a `kind` called `name` in `mesh`, at `pointer` of the source's document."""
 
@@ -53,10 +53,9 @@ class Target:
     pointer: str
 
 
-def has_placeholder(name: str) -> bool:
-    """Whether a name still carries a template or `Fn::Sub` placeholder (`${X}`, `$X`, `{{ x }}`), so its real
-    value is unknown (see meshlint.unknowns)."""
-    return is_unknown(name)
+# Whether a name still carries a template or `Fn::Sub` placeholder (`${X}`, `$X`, `{{ x }}`), so its real value
+# is unknown (see meshlint.unknowns). The same function, not a wrapper: rules ask it of nearly every name.
+has_placeholder = is_unknown
 
 
 def same_scope(one: Resource, other: Resource) -> bool:
@@ -99,6 +98,10 @@ class MeshGraph:
     routes_by_gateway: dict[MeshKey, list[GatewayRoute]] = field(default_factory=dict)
     _paths: dict[tuple[str, str, bool], list[tuple[list[Hop], str]]] = field(
         default_factory=dict, repr=False, compare=False)
+    _targets: dict[int, tuple[Route, list[Target]]] = field(default_factory=dict, repr=False, compare=False)
+    _nodes: dict[MeshKey, list[tuple[VirtualNode, list[Hop]]]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _edges: dict[MeshKey, list[tuple[str, list[Hop], str]]] = field(default_factory=dict, repr=False, compare=False)
     _cycles: list[list[MeshKey]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -118,14 +121,17 @@ class MeshGraph:
     # ---- references -------------------------------------------------------------------------------
     def _ref(self, source: Resource, pointer: str, kind: str, name: str, role: str) -> Reference:
         return Reference(source, pointer, kind, source.mesh, name, role,
-                         self.model.declared(kind, source.mesh, name))
+                         (kind, source.mesh, name) in self.model.declared_keys)
 
     def _collect_references(self) -> Iterator[Reference]:
         m = self.model
+        declared = m.declared_keys
         for resource in m.resources():
             if resource.kind != "Mesh":
-                yield Reference(resource, resource.origin.pointer("meshName"), "Mesh", resource.mesh,
-                                resource.mesh, "mesh", m.declared("Mesh", resource.mesh, resource.mesh))
+                mesh = resource.mesh
+                # origin.pointer("meshName"), spelt out: a token without `~` or `/` needs no escaping
+                yield Reference(resource, f"{resource.origin.base}/meshName", "Mesh", mesh, mesh, "mesh",
+                                ("Mesh", mesh, mesh) in declared)
         for vs in m.services.values():
             provider = vs.spec.provider
             if provider and provider.virtual_node:
@@ -137,7 +143,7 @@ class MeshGraph:
         for route in m.routes.values():
             yield self._ref(route, route.origin.pointer("virtualRouterName"), "VirtualRouter", route.router,
                             "router")
-            for t in route_targets(route):
+            for t in self.targets(route):
                 yield self._ref(route, t.pointer + "/virtualNode", "VirtualNode", t.node, "route target")
         for node in m.nodes.values():
             for i, backend in enumerate(node.spec.backends or ()):
@@ -152,6 +158,15 @@ class MeshGraph:
                 target, pointer = found
                 yield self._ref(groute, pointer, "VirtualService", target.virtual_service.virtual_service_name,
                                 "gateway route target")
+
+    def targets(self, route: Route) -> list[Target]:
+        """`route_targets(route)`, built once per route: a dozen rules and the traversals ask for them. Read-only,
+        like service_paths. Keyed by identity (hashing a route would hash its whole spec); the route is kept with
+        its targets, so the key cannot be reused by another object while the entry lives."""
+        held = self._targets.get(id(route))
+        if held is None or held[0] is not route:
+            held = self._targets[id(route)] = (route, route_targets(route))
+        return held[1]
 
     # ---- traversal --------------------------------------------------------------------------------
     def provider(self, mesh: str, service: str) -> VirtualNode | VirtualRouter | None:
@@ -182,12 +197,27 @@ class MeshGraph:
             return []
         out: list[tuple[list[Hop], str]] = []
         for route in self.routes_by_router.get((mesh, provider.name), []):
-            for t in route_targets(route):
+            for t in self.targets(route):
                 if positive and t.weight <= 0:
                     continue
                 if (mesh, t.node) in self.model.nodes:
                     out.append(([Hop("Route", route.qualified_name)], t.node))
         return out
+
+    def service_nodes(self, mesh: str, service: str) -> list[tuple[VirtualNode, list[Hop]]]:
+        """The virtual nodes `service` delivers to (by service_paths), each once, with the hops of its first
+        path. Read-only and shared, like service_paths: every client of a service asks the same question."""
+        key = (mesh, service)
+        cached = self._nodes.get(key)
+        if cached is None:
+            cached = self._nodes[key] = []
+            seen: set[str] = set()
+            for hops, name in self.service_paths(mesh, service):
+                node = self.model.nodes.get((mesh, name))
+                if node is not None and name not in seen:
+                    seen.add(name)
+                    cached.append((node, hops))
+        return cached
 
     def service_ports(self, mesh: str, service: str) -> list[int]:
         """The ports clients dial for `service`: the router's listener ports, or the provider node's."""
@@ -209,7 +239,14 @@ class MeshGraph:
         return out
 
     def node_edges(self, key: MeshKey) -> list[tuple[str, list[Hop], str]]:
-        """(backend service, hops, next node) for every node this node's backends reach."""
+        """(backend service, hops, next node) for every node this node's backends reach. Computed once per node
+        (the cycles and retry-amplification walk every node); read-only, like service_paths."""
+        edges = self._edges.get(key)
+        if edges is None:
+            edges = self._edges[key] = self._node_edges(key)
+        return edges
+
+    def _node_edges(self, key: MeshKey) -> list[tuple[str, list[Hop], str]]:
         node = self.model.nodes.get(key)
         if node is None:
             return []

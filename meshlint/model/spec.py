@@ -7,9 +7,24 @@ The models carry the API's constraints (lengths, ranges, enums, exactly-one unio
 meshlint uses that as the fast path and asks the JSON Schema for the precise messages when it fails.
 """
 
-from typing import Annotated, Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    Omittable: TypeAlias = _T | None
+else:
+
+    class Omittable:
+        # A member that may be left out, and then reads None, but may not be written as null: JSON Schema
+        # rejects an explicit null where a type is expected. At run time `Omittable[X]` is `X`, whose validator
+        # refuses None inside pydantic-core, while the default (None, never validated) stands for absence;
+        # type checkers see `X | None`. (A Python validator on every object did the same at a call per object.)
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return item
 
 
 class _Shape(BaseModel):
@@ -17,14 +32,6 @@ class _Shape(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, defer_build=True, regex_engine="python-re"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        # JSON Schema rejects an explicit null where a type is expected; an absent member is the only "None".
-        if isinstance(data, dict) and None in data.values():
-            raise ValueError("null is not a valid value")
-        return data
 
 
 class _Union(_Shape):
@@ -50,14 +57,14 @@ IpPreference: TypeAlias = Literal["IPv6_PREFERRED", "IPv4_PREFERRED", "IPv4_ONLY
 class MeshServiceDiscovery(_Shape):
     """An object that represents the service discovery information for a service mesh."""
 
-    ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
+    ip_preference: Omittable[IpPreference] = Field(default=None, alias="ipPreference")
 
 
 class MeshSpec(_Shape):
     """An object that represents the specification of a service mesh."""
 
-    egress_filter: EgressFilter | None = Field(default=None, alias="egressFilter")
-    service_discovery: MeshServiceDiscovery | None = Field(default=None, alias="serviceDiscovery")
+    egress_filter: Omittable[EgressFilter] = Field(default=None, alias="egressFilter")
+    service_discovery: Omittable[MeshServiceDiscovery] = Field(default=None, alias="serviceDiscovery")
 
 
 ResourceName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -78,14 +85,14 @@ class VirtualRouterServiceProvider(_Shape):
 class VirtualServiceProvider(_Union):
     """An object that represents the provider for a virtual service."""
 
-    virtual_node: VirtualNodeServiceProvider | None = Field(default=None, alias="virtualNode")
-    virtual_router: VirtualRouterServiceProvider | None = Field(default=None, alias="virtualRouter")
+    virtual_node: Omittable[VirtualNodeServiceProvider] = Field(default=None, alias="virtualNode")
+    virtual_router: Omittable[VirtualRouterServiceProvider] = Field(default=None, alias="virtualRouter")
 
 
 class VirtualServiceSpec(_Shape):
     """An object that represents the specification of a virtual service."""
 
-    provider: VirtualServiceProvider | None = None
+    provider: Omittable[VirtualServiceProvider] = None
 
 
 PortNumber: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -108,7 +115,7 @@ class VirtualRouterListener(_Shape):
 class VirtualRouterSpec(_Shape):
     """An object that represents the specification of a virtual router."""
 
-    listeners: tuple[VirtualRouterListener, ...] | None = None
+    listeners: Omittable[tuple[VirtualRouterListener, ...]] = None
 
 
 ListenerPort: TypeAlias = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -118,7 +125,7 @@ PercentInt: TypeAlias = Annotated[StrictInt, Field(ge=0, le=100)]
 class WeightedTarget(_Shape):
     """An object that represents a target and its relative weight."""
 
-    port: ListenerPort | None = None
+    port: Omittable[ListenerPort] = None
     virtual_node: ResourceName = Field(alias="virtualNode")
     weight: PercentInt
 
@@ -146,11 +153,11 @@ class MatchRange(_Shape):
 class GrpcRouteMetadataMatchMethod(_Union):
     """An object that represents the match method."""
 
-    exact: HeaderMatch | None = None
-    prefix: HeaderMatch | None = None
-    range: MatchRange | None = None
-    regex: HeaderMatch | None = None
-    suffix: HeaderMatch | None = None
+    exact: Omittable[HeaderMatch] = None
+    prefix: Omittable[HeaderMatch] = None
+    range: Omittable[MatchRange] = None
+    regex: Omittable[HeaderMatch] = None
+    suffix: Omittable[HeaderMatch] = None
 
 
 HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
@@ -159,8 +166,8 @@ HeaderName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 class GrpcRouteMetadata(_Shape):
     """An object that represents the match metadata for the route."""
 
-    invert: StrictBool | None = None
-    match: GrpcRouteMetadataMatchMethod | None = None
+    invert: Omittable[StrictBool] = None
+    match: Omittable[GrpcRouteMetadataMatchMethod] = None
     name: HeaderName
 
 
@@ -173,10 +180,10 @@ MethodName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 class GrpcRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
-    metadata: GrpcRouteMetadataList | None = None
-    method_name: MethodName | None = Field(default=None, alias="methodName")
-    port: ListenerPort | None = None
-    service_name: StrictStr | None = Field(default=None, alias="serviceName")
+    metadata: Omittable[GrpcRouteMetadataList] = None
+    method_name: Omittable[MethodName] = Field(default=None, alias="methodName")
+    port: Omittable[ListenerPort] = None
+    service_name: Omittable[StrictStr] = Field(default=None, alias="serviceName")
 
 
 GrpcRetryPolicyEvent: TypeAlias = Literal[
@@ -197,8 +204,8 @@ DurationValue: TypeAlias = Annotated[StrictInt, Field(ge=0, le=92233720368547758
 class Duration(_Shape):
     """An object that represents a duration of time."""
 
-    unit: DurationUnit | None = None
-    value: DurationValue | None = None
+    unit: Omittable[DurationUnit] = None
+    value: Omittable[DurationValue] = None
 
 
 TcpRetryPolicyEvent: TypeAlias = Literal["connection-error"]
@@ -210,18 +217,18 @@ TcpRetryPolicyEvents: TypeAlias = Annotated[
 class GrpcRetryPolicy(_Shape):
     """An object that represents a retry policy."""
 
-    grpc_retry_events: GrpcRetryPolicyEvents | None = Field(default=None, alias="grpcRetryEvents")
-    http_retry_events: HttpRetryPolicyEvents | None = Field(default=None, alias="httpRetryEvents")
+    grpc_retry_events: Omittable[GrpcRetryPolicyEvents] = Field(default=None, alias="grpcRetryEvents")
+    http_retry_events: Omittable[HttpRetryPolicyEvents] = Field(default=None, alias="httpRetryEvents")
     max_retries: MaxRetries = Field(alias="maxRetries")
     per_retry_timeout: Duration = Field(alias="perRetryTimeout")
-    tcp_retry_events: TcpRetryPolicyEvents | None = Field(default=None, alias="tcpRetryEvents")
+    tcp_retry_events: Omittable[TcpRetryPolicyEvents] = Field(default=None, alias="tcpRetryEvents")
 
 
 class GrpcTimeout(_Shape):
     """An object that represents types of timeouts."""
 
-    idle: Duration | None = None
-    per_request: Duration | None = Field(default=None, alias="perRequest")
+    idle: Omittable[Duration] = None
+    per_request: Omittable[Duration] = Field(default=None, alias="perRequest")
 
 
 class GrpcRoute(_Shape):
@@ -229,8 +236,8 @@ class GrpcRoute(_Shape):
 
     action: GrpcRouteAction
     match: GrpcRouteMatch
-    retry_policy: GrpcRetryPolicy | None = Field(default=None, alias="retryPolicy")
-    timeout: GrpcTimeout | None = None
+    retry_policy: Omittable[GrpcRetryPolicy] = Field(default=None, alias="retryPolicy")
+    timeout: Omittable[GrpcTimeout] = None
 
 
 class HttpRouteAction(_Shape):
@@ -242,18 +249,18 @@ class HttpRouteAction(_Shape):
 class HeaderMatchMethod(_Union):
     """An object that represents the method and value to match with the header value sent in a request."""
 
-    exact: HeaderMatch | None = None
-    prefix: HeaderMatch | None = None
-    range: MatchRange | None = None
-    regex: HeaderMatch | None = None
-    suffix: HeaderMatch | None = None
+    exact: Omittable[HeaderMatch] = None
+    prefix: Omittable[HeaderMatch] = None
+    range: Omittable[MatchRange] = None
+    regex: Omittable[HeaderMatch] = None
+    suffix: Omittable[HeaderMatch] = None
 
 
 class HttpRouteHeader(_Shape):
     """An object that represents the HTTP header in the request."""
 
-    invert: StrictBool | None = None
-    match: HeaderMatchMethod | None = None
+    invert: Omittable[StrictBool] = None
+    match: Omittable[HeaderMatchMethod] = None
     name: HeaderName
 
 
@@ -268,20 +275,20 @@ HttpPathRegex: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=2
 class HttpPathMatch(_Shape):
     """An object representing the path to match in the request."""
 
-    exact: HttpPathExact | None = None
-    regex: HttpPathRegex | None = None
+    exact: Omittable[HttpPathExact] = None
+    regex: Omittable[HttpPathRegex] = None
 
 
 class QueryParameterMatch(_Shape):
     """An object representing the query parameter to match."""
 
-    exact: StrictStr | None = None
+    exact: Omittable[StrictStr] = None
 
 
 class HttpQueryParameter(_Shape):
     """An object that represents the query parameter in the request."""
 
-    match: QueryParameterMatch | None = None
+    match: Omittable[QueryParameterMatch] = None
     name: StrictStr
 
 
@@ -292,29 +299,29 @@ HttpScheme: TypeAlias = Literal["http", "https"]
 class HttpRouteMatch(_Shape):
     """An object that represents the requirements for a route to match HTTP requests for a virtual router."""
 
-    headers: HttpRouteHeaders | None = None
-    method: HttpMethod | None = None
-    path: HttpPathMatch | None = None
-    port: ListenerPort | None = None
-    prefix: StrictStr | None = None
-    query_parameters: HttpQueryParameters | None = Field(default=None, alias="queryParameters")
-    scheme: HttpScheme | None = None
+    headers: Omittable[HttpRouteHeaders] = None
+    method: Omittable[HttpMethod] = None
+    path: Omittable[HttpPathMatch] = None
+    port: Omittable[ListenerPort] = None
+    prefix: Omittable[StrictStr] = None
+    query_parameters: Omittable[HttpQueryParameters] = Field(default=None, alias="queryParameters")
+    scheme: Omittable[HttpScheme] = None
 
 
 class HttpRetryPolicy(_Shape):
     """An object that represents a retry policy."""
 
-    http_retry_events: HttpRetryPolicyEvents | None = Field(default=None, alias="httpRetryEvents")
+    http_retry_events: Omittable[HttpRetryPolicyEvents] = Field(default=None, alias="httpRetryEvents")
     max_retries: MaxRetries = Field(alias="maxRetries")
     per_retry_timeout: Duration = Field(alias="perRetryTimeout")
-    tcp_retry_events: TcpRetryPolicyEvents | None = Field(default=None, alias="tcpRetryEvents")
+    tcp_retry_events: Omittable[TcpRetryPolicyEvents] = Field(default=None, alias="tcpRetryEvents")
 
 
 class HttpTimeout(_Shape):
     """An object that represents types of timeouts."""
 
-    idle: Duration | None = None
-    per_request: Duration | None = Field(default=None, alias="perRequest")
+    idle: Omittable[Duration] = None
+    per_request: Omittable[Duration] = Field(default=None, alias="perRequest")
 
 
 class HttpRoute(_Shape):
@@ -322,8 +329,8 @@ class HttpRoute(_Shape):
 
     action: HttpRouteAction
     match: HttpRouteMatch
-    retry_policy: HttpRetryPolicy | None = Field(default=None, alias="retryPolicy")
-    timeout: HttpTimeout | None = None
+    retry_policy: Omittable[HttpRetryPolicy] = Field(default=None, alias="retryPolicy")
+    timeout: Omittable[HttpTimeout] = None
 
 
 RoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
@@ -338,31 +345,31 @@ class TcpRouteAction(_Shape):
 class TcpRouteMatch(_Shape):
     """An object representing the TCP route to match."""
 
-    port: ListenerPort | None = None
+    port: Omittable[ListenerPort] = None
 
 
 class TcpTimeout(_Shape):
     """An object that represents types of timeouts."""
 
-    idle: Duration | None = None
+    idle: Omittable[Duration] = None
 
 
 class TcpRoute(_Shape):
     """An object that represents a TCP route type."""
 
     action: TcpRouteAction
-    match: TcpRouteMatch | None = None
-    timeout: TcpTimeout | None = None
+    match: Omittable[TcpRouteMatch] = None
+    timeout: Omittable[TcpTimeout] = None
 
 
 class RouteSpec(_Shape):
     """An object that represents a route specification."""
 
-    grpc_route: GrpcRoute | None = Field(default=None, alias="grpcRoute")
-    http2_route: HttpRoute | None = Field(default=None, alias="http2Route")
-    http_route: HttpRoute | None = Field(default=None, alias="httpRoute")
-    priority: RoutePriority | None = None
-    tcp_route: TcpRoute | None = Field(default=None, alias="tcpRoute")
+    grpc_route: Omittable[GrpcRoute] = Field(default=None, alias="grpcRoute")
+    http2_route: Omittable[HttpRoute] = Field(default=None, alias="http2Route")
+    http_route: Omittable[HttpRoute] = Field(default=None, alias="httpRoute")
+    priority: Omittable[RoutePriority] = None
+    tcp_route: Omittable[TcpRoute] = Field(default=None, alias="tcpRoute")
 
 
 FilePath: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -384,8 +391,8 @@ class ListenerTlsSdsCertificate(_Shape):
 class ClientTlsCertificate(_Union):
     """An object that represents the client's certificate."""
 
-    file: ListenerTlsFileCertificate | None = None
-    sds: ListenerTlsSdsCertificate | None = None
+    file: Omittable[ListenerTlsFileCertificate] = None
+    sds: Omittable[ListenerTlsSdsCertificate] = None
 
 
 SubjectAlternativeName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=254)]
@@ -435,9 +442,9 @@ class TlsValidationContextSdsTrust(_Shape):
 class TlsValidationContextTrust(_Union):
     """An object that represents a Transport Layer Security (TLS) validation context trust."""
 
-    acm: TlsValidationContextAcmTrust | None = None
-    file: TlsValidationContextFileTrust | None = None
-    sds: TlsValidationContextSdsTrust | None = None
+    acm: Omittable[TlsValidationContextAcmTrust] = None
+    file: Omittable[TlsValidationContextFileTrust] = None
+    sds: Omittable[TlsValidationContextSdsTrust] = None
 
 
 class TlsValidationContext(_Shape):
@@ -445,7 +452,7 @@ class TlsValidationContext(_Shape):
     negotiation.
     """
 
-    subject_alternative_names: SubjectAlternativeNames | None = Field(
+    subject_alternative_names: Omittable[SubjectAlternativeNames] = Field(
         default=None, alias="subjectAlternativeNames"
     )
     trust: TlsValidationContextTrust
@@ -454,35 +461,35 @@ class TlsValidationContext(_Shape):
 class ClientPolicyTls(_Shape):
     """A reference to an object that represents a Transport Layer Security (TLS) client policy."""
 
-    certificate: ClientTlsCertificate | None = None
-    enforce: StrictBool | None = None
-    ports: tuple[PortNumber, ...] | None = None
+    certificate: Omittable[ClientTlsCertificate] = None
+    enforce: Omittable[StrictBool] = None
+    ports: Omittable[tuple[PortNumber, ...]] = None
     validation: TlsValidationContext
 
 
 class ClientPolicy(_Shape):
     """An object that represents a client policy."""
 
-    tls: ClientPolicyTls | None = None
+    tls: Omittable[ClientPolicyTls] = None
 
 
 class BackendDefaults(_Shape):
     """An object that represents the default properties for a backend."""
 
-    client_policy: ClientPolicy | None = Field(default=None, alias="clientPolicy")
+    client_policy: Omittable[ClientPolicy] = Field(default=None, alias="clientPolicy")
 
 
 class VirtualServiceBackend(_Shape):
     """An object that represents a virtual service backend for a virtual node."""
 
-    client_policy: ClientPolicy | None = Field(default=None, alias="clientPolicy")
+    client_policy: Omittable[ClientPolicy] = Field(default=None, alias="clientPolicy")
     virtual_service_name: StrictStr = Field(alias="virtualServiceName")
 
 
 class Backend(_Union):
     """An object that represents the backends that a virtual node is expected to send outbound traffic to."""
 
-    virtual_service: VirtualServiceBackend | None = Field(default=None, alias="virtualService")
+    virtual_service: Omittable[VirtualServiceBackend] = Field(default=None, alias="virtualService")
 
 
 MaxRequests: TypeAlias = Annotated[StrictInt, Field(ge=1, le=2147483647)]
@@ -502,7 +509,7 @@ class VirtualNodeHttpConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
     max_connections: MaxConnections = Field(alias="maxConnections")
-    max_pending_requests: MaxPendingRequests | None = Field(default=None, alias="maxPendingRequests")
+    max_pending_requests: Omittable[MaxPendingRequests] = Field(default=None, alias="maxPendingRequests")
 
 
 class VirtualNodeHttp2ConnectionPool(_Shape):
@@ -520,10 +527,10 @@ class VirtualNodeTcpConnectionPool(_Shape):
 class VirtualNodeConnectionPool(_Union):
     """An object that represents the type of virtual node connection pool."""
 
-    grpc: VirtualNodeGrpcConnectionPool | None = None
-    http: VirtualNodeHttpConnectionPool | None = None
-    http2: VirtualNodeHttp2ConnectionPool | None = None
-    tcp: VirtualNodeTcpConnectionPool | None = None
+    grpc: Omittable[VirtualNodeGrpcConnectionPool] = None
+    http: Omittable[VirtualNodeHttpConnectionPool] = None
+    http2: Omittable[VirtualNodeHttp2ConnectionPool] = None
+    tcp: Omittable[VirtualNodeTcpConnectionPool] = None
 
 
 HealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
@@ -536,8 +543,8 @@ class HealthCheckPolicy(_Shape):
 
     healthy_threshold: HealthCheckThreshold = Field(alias="healthyThreshold")
     interval_millis: HealthCheckIntervalMillis = Field(alias="intervalMillis")
-    path: StrictStr | None = None
-    port: PortNumber | None = None
+    path: Omittable[StrictStr] = None
+    port: Omittable[PortNumber] = None
     protocol: PortProtocol
     timeout_millis: HealthCheckTimeoutMillis = Field(alias="timeoutMillis")
     unhealthy_threshold: HealthCheckThreshold = Field(alias="unhealthyThreshold")
@@ -559,10 +566,10 @@ class OutlierDetection(_Shape):
 class ListenerTimeout(_Union):
     """An object that represents timeouts for different protocols."""
 
-    grpc: GrpcTimeout | None = None
-    http: HttpTimeout | None = None
-    http2: HttpTimeout | None = None
-    tcp: TcpTimeout | None = None
+    grpc: Omittable[GrpcTimeout] = None
+    http: Omittable[HttpTimeout] = None
+    http2: Omittable[HttpTimeout] = None
+    tcp: Omittable[TcpTimeout] = None
 
 
 class ListenerTlsAcmCertificate(_Shape):
@@ -574,9 +581,9 @@ class ListenerTlsAcmCertificate(_Shape):
 class ListenerTlsCertificate(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) certificate."""
 
-    acm: ListenerTlsAcmCertificate | None = None
-    file: ListenerTlsFileCertificate | None = None
-    sds: ListenerTlsSdsCertificate | None = None
+    acm: Omittable[ListenerTlsAcmCertificate] = None
+    file: Omittable[ListenerTlsFileCertificate] = None
+    sds: Omittable[ListenerTlsSdsCertificate] = None
 
 
 ListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
@@ -585,14 +592,14 @@ ListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
 class ListenerTlsValidationContextTrust(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) validation context trust."""
 
-    file: TlsValidationContextFileTrust | None = None
-    sds: TlsValidationContextSdsTrust | None = None
+    file: Omittable[TlsValidationContextFileTrust] = None
+    sds: Omittable[TlsValidationContextSdsTrust] = None
 
 
 class ListenerTlsValidationContext(_Shape):
     """An object that represents a listener's Transport Layer Security (TLS) validation context."""
 
-    subject_alternative_names: SubjectAlternativeNames | None = Field(
+    subject_alternative_names: Omittable[SubjectAlternativeNames] = Field(
         default=None, alias="subjectAlternativeNames"
     )
     trust: ListenerTlsValidationContextTrust
@@ -603,18 +610,18 @@ class ListenerTls(_Shape):
 
     certificate: ListenerTlsCertificate
     mode: ListenerTlsMode
-    validation: ListenerTlsValidationContext | None = None
+    validation: Omittable[ListenerTlsValidationContext] = None
 
 
 class Listener(_Shape):
     """An object that represents a listener for a virtual node."""
 
-    connection_pool: VirtualNodeConnectionPool | None = Field(default=None, alias="connectionPool")
-    health_check: HealthCheckPolicy | None = Field(default=None, alias="healthCheck")
-    outlier_detection: OutlierDetection | None = Field(default=None, alias="outlierDetection")
+    connection_pool: Omittable[VirtualNodeConnectionPool] = Field(default=None, alias="connectionPool")
+    health_check: Omittable[HealthCheckPolicy] = Field(default=None, alias="healthCheck")
+    outlier_detection: Omittable[OutlierDetection] = Field(default=None, alias="outlierDetection")
     port_mapping: PortMapping = Field(alias="portMapping")
-    timeout: ListenerTimeout | None = None
-    tls: ListenerTls | None = None
+    timeout: Omittable[ListenerTimeout] = None
+    tls: Omittable[ListenerTls] = None
 
 
 JsonKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=100)]
@@ -634,27 +641,27 @@ TextFormat: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=1000
 class LoggingFormat(_Union):
     """An object that represents the format for the logs."""
 
-    json_: tuple[JsonFormatRef, ...] | None = Field(default=None, alias="json")
-    text: TextFormat | None = None
+    json_: Omittable[tuple[JsonFormatRef, ...]] = Field(default=None, alias="json")
+    text: Omittable[TextFormat] = None
 
 
 class FileAccessLog(_Shape):
     """An object that represents an access log file."""
 
-    format: LoggingFormat | None = None
+    format: Omittable[LoggingFormat] = None
     path: FilePath
 
 
 class AccessLog(_Union):
     """An object that represents the access logging information for a virtual node."""
 
-    file: FileAccessLog | None = None
+    file: Omittable[FileAccessLog] = None
 
 
 class Logging(_Shape):
     """An object that represents the logging information for a virtual node."""
 
-    access_log: AccessLog | None = Field(default=None, alias="accessLog")
+    access_log: Omittable[AccessLog] = Field(default=None, alias="accessLog")
 
 
 AwsCloudMapInstanceAttributeKey: TypeAlias = Annotated[
@@ -681,8 +688,8 @@ AwsCloudMapName: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length
 class AwsCloudMapServiceDiscovery(_Shape):
     """An object that represents the Cloud Map service discovery information for your virtual node."""
 
-    attributes: tuple[AwsCloudMapInstanceAttribute, ...] | None = None
-    ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
+    attributes: Omittable[tuple[AwsCloudMapInstanceAttribute, ...]] = None
+    ip_preference: Omittable[IpPreference] = Field(default=None, alias="ipPreference")
     namespace_name: AwsCloudMapName = Field(alias="namespaceName")
     service_name: AwsCloudMapName = Field(alias="serviceName")
 
@@ -694,25 +701,25 @@ class DnsServiceDiscovery(_Shape):
     """An object that represents the DNS service discovery information for your virtual node."""
 
     hostname: StrictStr
-    ip_preference: IpPreference | None = Field(default=None, alias="ipPreference")
-    response_type: DnsResponseType | None = Field(default=None, alias="responseType")
+    ip_preference: Omittable[IpPreference] = Field(default=None, alias="ipPreference")
+    response_type: Omittable[DnsResponseType] = Field(default=None, alias="responseType")
 
 
 class ServiceDiscovery(_Union):
     """An object that represents the service discovery information for a virtual node."""
 
-    aws_cloud_map: AwsCloudMapServiceDiscovery | None = Field(default=None, alias="awsCloudMap")
-    dns: DnsServiceDiscovery | None = None
+    aws_cloud_map: Omittable[AwsCloudMapServiceDiscovery] = Field(default=None, alias="awsCloudMap")
+    dns: Omittable[DnsServiceDiscovery] = None
 
 
 class VirtualNodeSpec(_Shape):
     """An object that represents the specification of a virtual node."""
 
-    backend_defaults: BackendDefaults | None = Field(default=None, alias="backendDefaults")
-    backends: tuple[Backend, ...] | None = None
-    listeners: tuple[Listener, ...] | None = None
-    logging: Logging | None = None
-    service_discovery: ServiceDiscovery | None = Field(default=None, alias="serviceDiscovery")
+    backend_defaults: Omittable[BackendDefaults] = Field(default=None, alias="backendDefaults")
+    backends: Omittable[tuple[Backend, ...]] = None
+    listeners: Omittable[tuple[Listener, ...]] = None
+    logging: Omittable[Logging] = None
+    service_discovery: Omittable[ServiceDiscovery] = Field(default=None, alias="serviceDiscovery")
 
 
 class VirtualGatewayListenerTlsFileCertificate(_Shape):
@@ -733,8 +740,8 @@ class VirtualGatewayListenerTlsSdsCertificate(_Shape):
 class VirtualGatewayClientTlsCertificate(_Union):
     """An object that represents the virtual gateway's client's Transport Layer Security (TLS) certificate."""
 
-    file: VirtualGatewayListenerTlsFileCertificate | None = None
-    sds: VirtualGatewayListenerTlsSdsCertificate | None = None
+    file: Omittable[VirtualGatewayListenerTlsFileCertificate] = None
+    sds: Omittable[VirtualGatewayListenerTlsSdsCertificate] = None
 
 
 VirtualGatewayCertificateAuthorityArns: TypeAlias = Annotated[
@@ -771,15 +778,15 @@ class VirtualGatewayTlsValidationContextSdsTrust(_Shape):
 class VirtualGatewayTlsValidationContextTrust(_Union):
     """An object that represents a Transport Layer Security (TLS) validation context trust."""
 
-    acm: VirtualGatewayTlsValidationContextAcmTrust | None = None
-    file: VirtualGatewayTlsValidationContextFileTrust | None = None
-    sds: VirtualGatewayTlsValidationContextSdsTrust | None = None
+    acm: Omittable[VirtualGatewayTlsValidationContextAcmTrust] = None
+    file: Omittable[VirtualGatewayTlsValidationContextFileTrust] = None
+    sds: Omittable[VirtualGatewayTlsValidationContextSdsTrust] = None
 
 
 class VirtualGatewayTlsValidationContext(_Shape):
     """An object that represents a Transport Layer Security (TLS) validation context."""
 
-    subject_alternative_names: SubjectAlternativeNames | None = Field(
+    subject_alternative_names: Omittable[SubjectAlternativeNames] = Field(
         default=None, alias="subjectAlternativeNames"
     )
     trust: VirtualGatewayTlsValidationContextTrust
@@ -788,22 +795,22 @@ class VirtualGatewayTlsValidationContext(_Shape):
 class VirtualGatewayClientPolicyTls(_Shape):
     """An object that represents a Transport Layer Security (TLS) client policy."""
 
-    certificate: VirtualGatewayClientTlsCertificate | None = None
-    enforce: StrictBool | None = None
-    ports: tuple[PortNumber, ...] | None = None
+    certificate: Omittable[VirtualGatewayClientTlsCertificate] = None
+    enforce: Omittable[StrictBool] = None
+    ports: Omittable[tuple[PortNumber, ...]] = None
     validation: VirtualGatewayTlsValidationContext
 
 
 class VirtualGatewayClientPolicy(_Shape):
     """An object that represents a client policy."""
 
-    tls: VirtualGatewayClientPolicyTls | None = None
+    tls: Omittable[VirtualGatewayClientPolicyTls] = None
 
 
 class VirtualGatewayBackendDefaults(_Shape):
     """An object that represents the default properties for a backend."""
 
-    client_policy: VirtualGatewayClientPolicy | None = Field(default=None, alias="clientPolicy")
+    client_policy: Omittable[VirtualGatewayClientPolicy] = Field(default=None, alias="clientPolicy")
 
 
 class VirtualGatewayGrpcConnectionPool(_Shape):
@@ -816,7 +823,7 @@ class VirtualGatewayHttpConnectionPool(_Shape):
     """An object that represents a type of connection pool."""
 
     max_connections: MaxConnections = Field(alias="maxConnections")
-    max_pending_requests: MaxPendingRequests | None = Field(default=None, alias="maxPendingRequests")
+    max_pending_requests: Omittable[MaxPendingRequests] = Field(default=None, alias="maxPendingRequests")
 
 
 class VirtualGatewayHttp2ConnectionPool(_Shape):
@@ -828,9 +835,9 @@ class VirtualGatewayHttp2ConnectionPool(_Shape):
 class VirtualGatewayConnectionPool(_Union):
     """An object that represents the type of virtual gateway connection pool."""
 
-    grpc: VirtualGatewayGrpcConnectionPool | None = None
-    http: VirtualGatewayHttpConnectionPool | None = None
-    http2: VirtualGatewayHttp2ConnectionPool | None = None
+    grpc: Omittable[VirtualGatewayGrpcConnectionPool] = None
+    http: Omittable[VirtualGatewayHttpConnectionPool] = None
+    http2: Omittable[VirtualGatewayHttp2ConnectionPool] = None
 
 
 VirtualGatewayHealthCheckThreshold: TypeAlias = Annotated[StrictInt, Field(ge=2, le=10)]
@@ -844,8 +851,8 @@ class VirtualGatewayHealthCheckPolicy(_Shape):
 
     healthy_threshold: VirtualGatewayHealthCheckThreshold = Field(alias="healthyThreshold")
     interval_millis: VirtualGatewayHealthCheckIntervalMillis = Field(alias="intervalMillis")
-    path: StrictStr | None = None
-    port: PortNumber | None = None
+    path: Omittable[StrictStr] = None
+    port: Omittable[PortNumber] = None
     protocol: VirtualGatewayPortProtocol
     timeout_millis: VirtualGatewayHealthCheckTimeoutMillis = Field(alias="timeoutMillis")
     unhealthy_threshold: VirtualGatewayHealthCheckThreshold = Field(alias="unhealthyThreshold")
@@ -867,9 +874,9 @@ class VirtualGatewayListenerTlsAcmCertificate(_Shape):
 class VirtualGatewayListenerTlsCertificate(_Union):
     """An object that represents a listener's Transport Layer Security (TLS) certificate."""
 
-    acm: VirtualGatewayListenerTlsAcmCertificate | None = None
-    file: VirtualGatewayListenerTlsFileCertificate | None = None
-    sds: VirtualGatewayListenerTlsSdsCertificate | None = None
+    acm: Omittable[VirtualGatewayListenerTlsAcmCertificate] = None
+    file: Omittable[VirtualGatewayListenerTlsFileCertificate] = None
+    sds: Omittable[VirtualGatewayListenerTlsSdsCertificate] = None
 
 
 VirtualGatewayListenerTlsMode: TypeAlias = Literal["STRICT", "PERMISSIVE", "DISABLED"]
@@ -880,8 +887,8 @@ class VirtualGatewayListenerTlsValidationContextTrust(_Union):
     context trust.
     """
 
-    file: VirtualGatewayTlsValidationContextFileTrust | None = None
-    sds: VirtualGatewayTlsValidationContextSdsTrust | None = None
+    file: Omittable[VirtualGatewayTlsValidationContextFileTrust] = None
+    sds: Omittable[VirtualGatewayTlsValidationContextSdsTrust] = None
 
 
 class VirtualGatewayListenerTlsValidationContext(_Shape):
@@ -889,7 +896,7 @@ class VirtualGatewayListenerTlsValidationContext(_Shape):
     context.
     """
 
-    subject_alternative_names: SubjectAlternativeNames | None = Field(
+    subject_alternative_names: Omittable[SubjectAlternativeNames] = Field(
         default=None, alias="subjectAlternativeNames"
     )
     trust: VirtualGatewayListenerTlsValidationContextTrust
@@ -900,43 +907,43 @@ class VirtualGatewayListenerTls(_Shape):
 
     certificate: VirtualGatewayListenerTlsCertificate
     mode: VirtualGatewayListenerTlsMode
-    validation: VirtualGatewayListenerTlsValidationContext | None = None
+    validation: Omittable[VirtualGatewayListenerTlsValidationContext] = None
 
 
 class VirtualGatewayListener(_Shape):
     """An object that represents a listener for a virtual gateway."""
 
-    connection_pool: VirtualGatewayConnectionPool | None = Field(default=None, alias="connectionPool")
-    health_check: VirtualGatewayHealthCheckPolicy | None = Field(default=None, alias="healthCheck")
+    connection_pool: Omittable[VirtualGatewayConnectionPool] = Field(default=None, alias="connectionPool")
+    health_check: Omittable[VirtualGatewayHealthCheckPolicy] = Field(default=None, alias="healthCheck")
     port_mapping: VirtualGatewayPortMapping = Field(alias="portMapping")
-    tls: VirtualGatewayListenerTls | None = None
+    tls: Omittable[VirtualGatewayListenerTls] = None
 
 
 class VirtualGatewayFileAccessLog(_Shape):
     """An object that represents an access log file."""
 
-    format: LoggingFormat | None = None
+    format: Omittable[LoggingFormat] = None
     path: FilePath
 
 
 class VirtualGatewayAccessLog(_Union):
     """The access log configuration for a virtual gateway."""
 
-    file: VirtualGatewayFileAccessLog | None = None
+    file: Omittable[VirtualGatewayFileAccessLog] = None
 
 
 class VirtualGatewayLogging(_Shape):
     """An object that represents logging information."""
 
-    access_log: VirtualGatewayAccessLog | None = Field(default=None, alias="accessLog")
+    access_log: Omittable[VirtualGatewayAccessLog] = Field(default=None, alias="accessLog")
 
 
 class VirtualGatewaySpec(_Shape):
     """An object that represents the specification of a service mesh resource."""
 
-    backend_defaults: VirtualGatewayBackendDefaults | None = Field(default=None, alias="backendDefaults")
+    backend_defaults: Omittable[VirtualGatewayBackendDefaults] = Field(default=None, alias="backendDefaults")
     listeners: tuple[VirtualGatewayListener, ...]
-    logging: VirtualGatewayLogging | None = None
+    logging: Omittable[VirtualGatewayLogging] = None
 
 
 DefaultGatewayRouteRewrite: TypeAlias = Literal["ENABLED", "DISABLED"]
@@ -945,7 +952,7 @@ DefaultGatewayRouteRewrite: TypeAlias = Literal["ENABLED", "DISABLED"]
 class GatewayRouteHostnameRewrite(_Shape):
     """An object representing the gateway route host name to rewrite."""
 
-    default_target_hostname: DefaultGatewayRouteRewrite | None = Field(
+    default_target_hostname: Omittable[DefaultGatewayRouteRewrite] = Field(
         default=None, alias="defaultTargetHostname"
     )
 
@@ -953,7 +960,7 @@ class GatewayRouteHostnameRewrite(_Shape):
 class GrpcGatewayRouteRewrite(_Shape):
     """An object that represents the gateway route to rewrite."""
 
-    hostname: GatewayRouteHostnameRewrite | None = None
+    hostname: Omittable[GatewayRouteHostnameRewrite] = None
 
 
 class GatewayRouteVirtualService(_Shape):
@@ -965,14 +972,14 @@ class GatewayRouteVirtualService(_Shape):
 class GatewayRouteTarget(_Shape):
     """An object that represents a gateway route target."""
 
-    port: ListenerPort | None = None
+    port: Omittable[ListenerPort] = None
     virtual_service: GatewayRouteVirtualService = Field(alias="virtualService")
 
 
 class GrpcGatewayRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
-    rewrite: GrpcGatewayRouteRewrite | None = None
+    rewrite: Omittable[GrpcGatewayRouteRewrite] = None
     target: GatewayRouteTarget
 
 
@@ -983,25 +990,25 @@ SuffixHostname: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=
 class GatewayRouteHostnameMatch(_Shape):
     """An object representing the gateway route host name to match."""
 
-    exact: ExactHostName | None = None
-    suffix: SuffixHostname | None = None
+    exact: Omittable[ExactHostName] = None
+    suffix: Omittable[SuffixHostname] = None
 
 
 class GrpcMetadataMatchMethod(_Union):
     """An object representing the method header to be matched."""
 
-    exact: HeaderMatch | None = None
-    prefix: HeaderMatch | None = None
-    range: MatchRange | None = None
-    regex: HeaderMatch | None = None
-    suffix: HeaderMatch | None = None
+    exact: Omittable[HeaderMatch] = None
+    prefix: Omittable[HeaderMatch] = None
+    range: Omittable[MatchRange] = None
+    regex: Omittable[HeaderMatch] = None
+    suffix: Omittable[HeaderMatch] = None
 
 
 class GrpcGatewayRouteMetadata(_Shape):
     """An object representing the metadata of the gateway route."""
 
-    invert: StrictBool | None = None
-    match: GrpcMetadataMatchMethod | None = None
+    invert: Omittable[StrictBool] = None
+    match: Omittable[GrpcMetadataMatchMethod] = None
     name: HeaderName
 
 
@@ -1013,10 +1020,10 @@ GrpcGatewayRouteMetadataList: TypeAlias = Annotated[
 class GrpcGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
-    hostname: GatewayRouteHostnameMatch | None = None
-    metadata: GrpcGatewayRouteMetadataList | None = None
-    port: ListenerPort | None = None
-    service_name: StrictStr | None = Field(default=None, alias="serviceName")
+    hostname: Omittable[GatewayRouteHostnameMatch] = None
+    metadata: Omittable[GrpcGatewayRouteMetadataList] = None
+    port: Omittable[ListenerPort] = None
+    service_name: Omittable[StrictStr] = Field(default=None, alias="serviceName")
 
 
 class GrpcGatewayRoute(_Shape):
@@ -1029,7 +1036,7 @@ class GrpcGatewayRoute(_Shape):
 class HttpGatewayRoutePathRewrite(_Shape):
     """An object that represents the path to rewrite."""
 
-    exact: HttpPathExact | None = None
+    exact: Omittable[HttpPathExact] = None
 
 
 HttpGatewayRoutePrefix: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -1038,30 +1045,30 @@ HttpGatewayRoutePrefix: TypeAlias = Annotated[StrictStr, Field(min_length=1, max
 class HttpGatewayRoutePrefixRewrite(_Shape):
     """An object representing the beginning characters of the route to rewrite."""
 
-    default_prefix: DefaultGatewayRouteRewrite | None = Field(default=None, alias="defaultPrefix")
-    value: HttpGatewayRoutePrefix | None = None
+    default_prefix: Omittable[DefaultGatewayRouteRewrite] = Field(default=None, alias="defaultPrefix")
+    value: Omittable[HttpGatewayRoutePrefix] = None
 
 
 class HttpGatewayRouteRewrite(_Shape):
     """An object representing the gateway route to rewrite."""
 
-    hostname: GatewayRouteHostnameRewrite | None = None
-    path: HttpGatewayRoutePathRewrite | None = None
-    prefix: HttpGatewayRoutePrefixRewrite | None = None
+    hostname: Omittable[GatewayRouteHostnameRewrite] = None
+    path: Omittable[HttpGatewayRoutePathRewrite] = None
+    prefix: Omittable[HttpGatewayRoutePrefixRewrite] = None
 
 
 class HttpGatewayRouteAction(_Shape):
     """An object that represents the action to take if a match is determined."""
 
-    rewrite: HttpGatewayRouteRewrite | None = None
+    rewrite: Omittable[HttpGatewayRouteRewrite] = None
     target: GatewayRouteTarget
 
 
 class HttpGatewayRouteHeader(_Shape):
     """An object that represents the HTTP header in the gateway route."""
 
-    invert: StrictBool | None = None
-    match: HeaderMatchMethod | None = None
+    invert: Omittable[StrictBool] = None
+    match: Omittable[HeaderMatchMethod] = None
     name: HeaderName
 
 
@@ -1073,13 +1080,13 @@ HttpGatewayRouteHeaders: TypeAlias = Annotated[
 class HttpGatewayRouteMatch(_Shape):
     """An object that represents the criteria for determining a request match."""
 
-    headers: HttpGatewayRouteHeaders | None = None
-    hostname: GatewayRouteHostnameMatch | None = None
-    method: HttpMethod | None = None
-    path: HttpPathMatch | None = None
-    port: ListenerPort | None = None
-    prefix: StrictStr | None = None
-    query_parameters: HttpQueryParameters | None = Field(default=None, alias="queryParameters")
+    headers: Omittable[HttpGatewayRouteHeaders] = None
+    hostname: Omittable[GatewayRouteHostnameMatch] = None
+    method: Omittable[HttpMethod] = None
+    path: Omittable[HttpPathMatch] = None
+    port: Omittable[ListenerPort] = None
+    prefix: Omittable[StrictStr] = None
+    query_parameters: Omittable[HttpQueryParameters] = Field(default=None, alias="queryParameters")
 
 
 class HttpGatewayRoute(_Shape):
@@ -1095,10 +1102,10 @@ GatewayRoutePriority: TypeAlias = Annotated[StrictInt, Field(ge=0, le=1000)]
 class GatewayRouteSpec(_Shape):
     """An object that represents a gateway route specification."""
 
-    grpc_route: GrpcGatewayRoute | None = Field(default=None, alias="grpcRoute")
-    http2_route: HttpGatewayRoute | None = Field(default=None, alias="http2Route")
-    http_route: HttpGatewayRoute | None = Field(default=None, alias="httpRoute")
-    priority: GatewayRoutePriority | None = None
+    grpc_route: Omittable[GrpcGatewayRoute] = Field(default=None, alias="grpcRoute")
+    http2_route: Omittable[HttpGatewayRoute] = Field(default=None, alias="http2Route")
+    http_route: Omittable[HttpGatewayRoute] = Field(default=None, alias="httpRoute")
+    priority: Omittable[GatewayRoutePriority] = None
 
 
 TagKey: TypeAlias = Annotated[StrictStr, Field(min_length=1, max_length=128)]
@@ -1120,17 +1127,17 @@ class MeshDocument(_Shape):
     """The Mesh document around its spec, as CreateMesh accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    spec: dict[str, Any] | None = None
-    tags: TagList | None = None
+    spec: Omittable[MeshSpec] = None
+    tags: Omittable[TagList] = None
 
 
 class VirtualServiceDocument(_Shape):
     """The VirtualService document around its spec, as CreateVirtualService accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
+    spec: VirtualServiceSpec
+    tags: Omittable[TagList] = None
     virtual_service_name: StrictStr = Field(alias="virtualServiceName")
 
 
@@ -1138,9 +1145,9 @@ class VirtualRouterDocument(_Shape):
     """The VirtualRouter document around its spec, as CreateVirtualRouter accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
+    spec: VirtualRouterSpec
+    tags: Omittable[TagList] = None
     virtual_router_name: ResourceName = Field(alias="virtualRouterName")
 
 
@@ -1148,10 +1155,10 @@ class RouteDocument(_Shape):
     """The Route document around its spec, as CreateRoute accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
     route_name: ResourceName = Field(alias="routeName")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    spec: RouteSpec
+    tags: Omittable[TagList] = None
     virtual_router_name: ResourceName = Field(alias="virtualRouterName")
 
 
@@ -1159,9 +1166,9 @@ class VirtualNodeDocument(_Shape):
     """The VirtualNode document around its spec, as CreateVirtualNode accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
+    spec: VirtualNodeSpec
+    tags: Omittable[TagList] = None
     virtual_node_name: ResourceName = Field(alias="virtualNodeName")
 
 
@@ -1169,9 +1176,9 @@ class VirtualGatewayDocument(_Shape):
     """The VirtualGateway document around its spec, as CreateVirtualGateway accepts it (without clientToken)."""
 
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
+    spec: VirtualGatewaySpec
+    tags: Omittable[TagList] = None
     virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
 
 
@@ -1180,9 +1187,9 @@ class GatewayRouteDocument(_Shape):
 
     gateway_route_name: ResourceName = Field(alias="gatewayRouteName")
     mesh_name: ResourceName = Field(alias="meshName")
-    mesh_owner: AccountId | None = Field(default=None, alias="meshOwner")
-    spec: dict[str, Any]
-    tags: TagList | None = None
+    mesh_owner: Omittable[AccountId] = Field(default=None, alias="meshOwner")
+    spec: GatewayRouteSpec
+    tags: Omittable[TagList] = None
     virtual_gateway_name: ResourceName = Field(alias="virtualGatewayName")
 
 

@@ -124,19 +124,20 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
     recognised = False
     templated = _may_hold_placeholders(source.text)
     for index, doc in enumerate(source.docs):
-        origin = e.Origin(source.display, index)
         data = doc.data
         detected = appmesh_api.detect(data)
-        if detected is not None:
+        if detected is not None:  # the common case first, making only the origin it needs
             kind, base, obj = detected
             form = "describe" if base else "api"  # `aws appmesh describe-*` output wraps the resource
             raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base, form))
             findings.extend(notes)
             if templated:
-                findings.extend(_placeholder_findings(data, origin))
+                findings.extend(_placeholder_findings(data, e.Origin(source.display, index)))
             if raw is not None:
                 raws.append(raw)
-        elif terraform.is_plan(data):
+            continue
+        origin = e.Origin(source.display, index)
+        if terraform.is_plan(data):
             found, notes, table = terraform.read_plan(data, source.display, index)
             source.translate(index, table)
             raws.extend(found)
@@ -197,7 +198,8 @@ def _fragment_name(source: SourceFile, options: InputOptions) -> tuple[str, dict
 def _may_hold_placeholders(text: str | None) -> bool:
     """False when no value of the file can hold a placeholder: one would be in the text as written, unless
     an escape (`\\x24`) spells it. Saves walking every value of every clean file."""
-    return text is None or "\\" in text or PLACEHOLDER.search(text) is not None
+    # every placeholder has a `$` or a `{{`: most files are ruled out without running the pattern over them
+    return text is None or "\\" in text or (("$" in text or "{{" in text) and PLACEHOLDER.search(text) is not None)
 
 
 def _placeholder_findings(data: Any, origin: e.Origin, base: str = "") -> list[Finding]:

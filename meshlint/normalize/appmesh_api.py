@@ -6,11 +6,12 @@ output wraps the same object under a kind key (`{"virtualNode": {...}, }`) with 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from meshlint.diagnostics import Finding, ResourceRef, join_pointer, split_pointer
 from meshlint.kinds import NAME_KEY, PARENT_KEY
@@ -105,10 +106,19 @@ def typed_spec(kind: str, obj: dict[str, Any]) -> Any:
     if not isinstance(data, dict):
         return None
     try:
-        DOCUMENT_BY_KIND[kind].model_validate(obj)
-        return SPEC_BY_KIND[kind].model_validate(data)
+        document: Any = _document_model(kind).model_validate(obj)  # its spec is typed: one validation
     except ValidationError:
         return None
+    return document.spec if document.spec is not None else SPEC_BY_KIND[kind].model_validate(data)  # Mesh, no spec
+
+
+@functools.cache
+def _document_model(kind: str) -> type[BaseModel]:
+    """The document model of `kind`, its spec model built first: pydantic then reuses the spec's schema in the
+    document's instead of generating that tree twice (the spec model is built anyway: the rules serialise
+    specs)."""
+    SPEC_BY_KIND[kind].model_rebuild()
+    return DOCUMENT_BY_KIND[kind]
 
 
 def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawResource | None, list[Finding]]:
@@ -142,6 +152,8 @@ def read_resource(kind: str, obj: dict[str, Any], origin: Origin) -> tuple[RawRe
         spec=spec,
         unknown=unknown,
     )
+    if not findings:
+        return resource, findings
     ref = resource.ref
     return resource, [_with_resource(f, ref) for f in findings]
 

@@ -471,3 +471,21 @@ def test_models_reject_unknown_members() -> None:
         spec_models.VirtualNodeSpec.model_validate(
             {"listeners": [{"portMaping": {"port": 1, "protocol": "http"}}]}
         )
+
+
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        (spec_models.MeshSpec, {"egressFilter": None}),
+        (spec_models.MeshServiceDiscovery, {"ipPreference": None}),
+        (spec_models.VirtualNodeSpec, {"backends": None}),
+        (spec_models.MeshDocument, {"meshName": "shop", "spec": None}),
+        (spec_models.VirtualServiceDocument, {"meshName": "shop", "virtualServiceName": "s", "spec": {}, "tags": None}),
+    ],
+)
+def test_models_reject_an_explicit_null_as_the_schema_does(model: type[Any], data: Doc) -> None:
+    """An optional member may be left out (it reads None) but not written as null."""
+    with pytest.raises(PydanticValidationError):
+        model.model_validate(data)
+    absent = {k: v for k, v in data.items() if v is not None}
+    assert all(getattr(model.model_validate(absent), generator().attr_name(k)) is None for k in data if k not in absent)

@@ -22,7 +22,7 @@ from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Resource, VirtualNode, client_tls, gateway_client_tls
+from meshlint.model.entities import Resource, SpecPath, VirtualNode, client_tls, gateway_client_tls
 from meshlint.model.graph import gateway_route_target, has_placeholder, same_scope
 from meshlint.model.tls import enforced, governs, handshake_failure
 
@@ -36,7 +36,12 @@ class Call:
     client: Resource  # a virtual node or a virtual gateway
     service: str
     policy: Any  # ClientPolicyTls | VirtualGatewayClientPolicyTls | None
-    at: str  # pointer of the policy's `tls` block, else of the backend entry or the gateway's spec
+    path: SpecPath  # spec path of the policy's `tls` block, else of the backend entry or the gateway's spec
+
+    @property
+    def at(self) -> str:
+        """The pointer of `path` (built only for a finding: most calls have none)."""
+        return self.client.spec_pointer(*self.path)
 
 
 def calls(ctx: RuleContext) -> Iterator[Call]:
@@ -47,8 +52,8 @@ def calls(ctx: RuleContext) -> Iterator[Call]:
                 continue
             policy, path = client_tls(node, i)
             policy = enforced(policy)
-            at = node.spec_pointer(*path) if policy else node.spec_pointer("backends", i, "virtualService")
-            yield Call(node, backend.virtual_service.virtual_service_name, policy, at)
+            yield Call(node, backend.virtual_service.virtual_service_name, policy,
+                       path if policy else ("backends", i, "virtualService"))
     for gateway in ctx.model.gateways.values():
         policy, path = gateway_client_tls(gateway)
         policy = enforced(policy)
@@ -56,7 +61,7 @@ def calls(ctx: RuleContext) -> Iterator[Call]:
                     for route in ctx.graph.routes_by_gateway.get((gateway.mesh, gateway.name), [])
                     if (found := gateway_route_target(route)) is not None}
         for service in sorted(services):
-            yield Call(gateway, service, policy, gateway.spec_pointer(*path) if policy else gateway.spec_pointer())
+            yield Call(gateway, service, policy, path if policy else ())
 
 
 @rule(SLUG)
@@ -78,15 +83,13 @@ def tls_handshake_fails(ctx: RuleContext) -> Iterator[Finding]:
 def _listeners_behind(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, str, Any]]:
     """(node, " (through router/route)" or "", listener) for every listener of every node the service delivers
     to, whose TLS settings are known offline."""
-    seen: set[str] = set()
-    for hops, name in ctx.graph.service_paths(call.client.mesh, call.service):
-        node = ctx.model.nodes.get((call.client.mesh, name))
-        if node is None or name in seen or not same_scope(call.client, node):
+    for node, hops in ctx.graph.service_nodes(call.client.mesh, call.service):
+        if not same_scope(call.client, node):
             continue
-        seen.add(name)
         for i, listener in enumerate(node.spec.listeners or ()):
-            if node.knows(node.spec_pointer("listeners", i, "tls")) and \
-                    node.knows(node.spec_pointer("listeners", i, "portMapping", "port")):
+            # a node with no unknown value knows every pointer: no need to build them
+            if not node.unknown or (node.knows(node.spec_pointer("listeners", i, "tls")) and
+                                    node.knows(node.spec_pointer("listeners", i, "portMapping", "port"))):
                 yield node, f" (through {hops[0].name})" if hops else "", listener
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.graph import has_placeholder, route_targets
+from meshlint.model.graph import has_placeholder
 
 # A DNS name of at least two labels (letters, digits, '_' and '-', no leading/trailing '-'), optional final dot.
 _LABEL = r"(?!-)[A-Za-z0-9_-]+(?<!-)"  # '_' is legal in DNS names (not in host names); lengths are not judged
@@ -38,7 +38,7 @@ def duplicate_backend(ctx: RuleContext) -> Iterator[Finding]:
 def duplicate_target(ctx: RuleContext) -> Iterator[Finding]:
     for route in ctx.model.routes.values():
         seen: dict[tuple[str, int | None], int] = {}
-        targets = route_targets(route)
+        targets = ctx.graph.targets(route)
         for i, target in enumerate(targets):
             key = (target.node, target.port)
             if key not in seen:

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
-from meshlint.model.entities import Resource, VirtualNode, client_tls, gateway_client_tls
+from meshlint.model.entities import Resource, SpecPath, VirtualNode, client_tls, gateway_client_tls
 from meshlint.model.graph import gateway_route_target, has_placeholder, same_scope
 
 
@@ -24,15 +24,25 @@ class Call:
     client: Resource  # virtual node or virtual gateway
     service: str
     tls: Any  # ClientPolicyTls | VirtualGatewayClientPolicyTls
-    tls_pointer: str  # pointer of the policy's `tls` block
+    tls_path: SpecPath  # spec path of the policy's `tls` block
+
+    @property
+    def tls_pointer(self) -> str:
+        """The pointer of `tls_path` (built only for a finding: most calls have none)."""
+        return self.client.spec_pointer(*self.tls_path)
 
 
 def _what(resource: Resource) -> str:
     return f"{'virtual node' if resource.kind == 'VirtualNode' else 'virtual gateway'} {resource.name!r}"
 
 
-def _calls(ctx: RuleContext) -> Iterator[Call]:
-    """Every (client, service) pair whose effective client policy has TLS that is enforced."""
+def _calls(ctx: RuleContext) -> list[Call]:
+    """Every (client, service) pair whose effective client policy has TLS that is enforced; both rules here
+    read them (RuleContext.shared)."""
+    return list(_each_call(ctx))
+
+
+def _each_call(ctx: RuleContext) -> Iterator[Call]:
     for node in ctx.model.nodes.values():
         for i, backend in enumerate(node.spec.backends or ()):
             vs = backend.virtual_service
@@ -40,7 +50,7 @@ def _calls(ctx: RuleContext) -> Iterator[Call]:
                 continue
             tls, path = client_tls(node, i)
             if tls is not None and tls.enforce is not False:
-                yield Call(node, vs.virtual_service_name, tls, node.spec_pointer(*path))
+                yield Call(node, vs.virtual_service_name, tls, path)
     for gateway in ctx.model.gateways.values():
         gw_tls, gw_path = gateway_client_tls(gateway)
         if gw_tls is None or gw_tls.enforce is False:
@@ -51,17 +61,14 @@ def _calls(ctx: RuleContext) -> Iterator[Call]:
             if found is not None:
                 services.add(found[0].virtual_service.virtual_service_name)
         for service in sorted(services):
-            yield Call(gateway, service, gw_tls, gateway.spec_pointer(*gw_path))
+            yield Call(gateway, service, gw_tls, gw_path)
 
 
 def _targets(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, Any]]:
     """(node, listener) for every listener with TLS that the call reaches on a port its policy covers."""
-    seen: set[str] = set()
-    for _, name in ctx.graph.service_paths(call.client.mesh, call.service):
-        node = ctx.model.nodes.get((call.client.mesh, name))
-        if node is None or name in seen or not same_scope(call.client, node):
+    for node, _ in ctx.graph.service_nodes(call.client.mesh, call.service):
+        if not same_scope(call.client, node):
             continue
-        seen.add(name)
         for listener in node.spec.listeners or ():
             tls = listener.tls
             if tls is None or tls.mode == "DISABLED":
@@ -84,7 +91,11 @@ def discovery_name(node: VirtualNode) -> str | None:
 
 
 def san_matches(san: str, name: str) -> bool:
-    san = san.rstrip(".").lower()
+    return _covers(san.rstrip(".").lower(), name)
+
+
+def _covers(san: str, name: str) -> bool:
+    """san_matches for a SAN already without its final dot and in lower case."""
     if san.startswith("*."):
         head, _, rest = name.partition(".")
         return bool(head) and rest == san[2:]
@@ -93,22 +104,24 @@ def san_matches(san: str, name: str) -> bool:
 
 @rule("san-mismatch")
 def san_mismatch(ctx: RuleContext) -> Iterator[Finding]:
-    for call in _calls(ctx):
+    for call in ctx.shared(_calls):
         names = call.tls.validation.subject_alternative_names
         sans = list(names.match.exact) if names is not None else []
         if not sans or any("://" in s or has_placeholder(s) for s in sans):
             continue  # no SAN list (the discovery name is checked), or URI SANs (SPIFFE): nothing to compare
         reported: set[str] = set()
+        wanted = [s.rstrip(".").lower() for s in sans]  # as san_matches reads them, once per call
+        dialled = call.service.rstrip(".").lower()
         for node, _ in _targets(ctx, call):
             name = discovery_name(node)
             if name is None or has_placeholder(name) or node.name in reported:
                 continue
             # certificates are issued for the discovery name or for the virtual service name clients dial
-            if any(san_matches(s, n) for s in sans for n in (name, call.service.rstrip(".").lower())):
+            if any(_covers(s, n) for s in wanted for n in (name, dialled)):
                 continue
             reported.add(node.name)
             missing = (f"{name!r}, the name it calls and the discovery name of virtual node {node.name!r}, is not"
-                       if name == call.service.rstrip(".").lower() else
+                       if name == dialled else
                        f"neither that name nor {name!r}, the discovery name of virtual node {node.name!r} behind "
                        "it, is")
             yield finding(
@@ -136,7 +149,7 @@ def trust_source_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     """ACM trust against an ACM listener certificate of another region: ACM issues a private certificate
     from a CA of the certificate's own region, and CAs cannot be copied between regions. Other pairings
     (file, sds, exported ACM material) cannot be judged offline."""
-    for call in _calls(ctx):
+    for call in ctx.shared(_calls):
         acm = call.tls.validation.trust.acm
         if acm is None:
             continue

@@ -11,6 +11,7 @@ own default is 100).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -59,14 +60,16 @@ _REGEX_SIGN = re.compile(r'"regex":')
 _RELATIVE_SIGN = re.compile(r'"(?:certificateChain|privateKey|path)":"(?!/)')
 
 
-def _regexes(ctx: RuleContext) -> Iterator[tuple[Resource, tuple[str | int, ...], str]]:
+def _regexes(ctx: RuleContext) -> list[tuple[Resource, tuple[str | int, ...], str]]:
+    """(route, spec path, pattern) of every regex of every route; both regex rules read them (RuleContext.shared)."""
     routes: list[Resource] = [*ctx.model.routes.values(), *ctx.model.gateway_routes.values()]
-    for route in routes:
-        for path, value in _spec_strings(route, _REGEX_SIGN):
-            if path and path[-1] == "regex":
-                yield route, path, value
+    return [(route, path, value) for route in routes for path, value in _spec_strings(route, _REGEX_SIGN)
+            if path and path[-1] == "regex"]
 
 
+# Both judgements below depend on the pattern alone, and meshes repeat their patterns (one content-type regex
+# on every route of a service): each distinct pattern is parsed once.
+@functools.lru_cache(maxsize=1024)
 def unsupported(pattern: str) -> str | None:
     """The first construct of `pattern` that RE2 rejects, described; None when there is none."""
     cleaned = re.sub(r"\[(?:\\.|[^\]\\])*\]", "[]", pattern)  # inside a class, (?= and \1 mean other things
@@ -76,6 +79,7 @@ def unsupported(pattern: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def program_size(pattern: str) -> int | None:
     """An estimate of RE2's compiled program size (instructions); None when Python cannot parse it."""
     try:
@@ -109,7 +113,7 @@ def _size(items: Any) -> int:
 
 @rule("regex-not-re2")
 def regex_not_re2(ctx: RuleContext) -> Iterator[Finding]:
-    for route, path, pattern in _regexes(ctx):
+    for route, path, pattern in ctx.shared(_regexes):
         what = unsupported(pattern)
         if what is None:
             continue
@@ -123,7 +127,7 @@ def regex_not_re2(ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("regex-too-large")
 def regex_too_large(ctx: RuleContext) -> Iterator[Finding]:
-    for route, path, pattern in _regexes(ctx):
+    for route, path, pattern in ctx.shared(_regexes):
         if unsupported(pattern) is not None:
             continue
         size = program_size(pattern)

@@ -20,7 +20,6 @@ from meshlint.model.graph import (
     Hop,
     gateway_route_target,
     has_placeholder,
-    route_targets,
     route_type,
     same_scope,
 )
@@ -103,7 +102,7 @@ def timeout_chain(ctx: RuleContext) -> Iterator[Finding]:
         route_ms = millis(body.timeout.per_request) if body.timeout is not None else None
         if route_ms is None or not _longer(route_ms, DEFAULT_REQUEST_MS):
             continue
-        for target in route_targets(route):
+        for target in ctx.graph.targets(route):
             node = ctx.model.nodes.get((route.mesh, target.node))
             if node is None or target.weight <= 0 or not same_scope(route, node):
                 continue
@@ -128,7 +127,7 @@ def timeout_chain(ctx: RuleContext) -> Iterator[Finding]:
     routed_by: dict[tuple[str, str], list[tuple[Route, int | None]]] = defaultdict(list)
     for route in ctx.model.routes.values():
         if route_type(route.spec) in _HTTP_KINDS:
-            for target in route_targets(route):
+            for target in ctx.graph.targets(route):
                 if target.weight > 0:
                     routed_by[(route.mesh, target.node)].append((route, target.port))
     for key, node in ctx.model.nodes.items():

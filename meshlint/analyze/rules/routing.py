@@ -8,7 +8,7 @@ from dataclasses import replace
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding, Fix, join_pointer, parent_pointer
 from meshlint.model.entities import Route
-from meshlint.model.graph import Target, route_targets, route_type
+from meshlint.model.graph import Target, route_type
 
 
 def largest_remainder(weights: list[int], total: int = 100) -> list[int]:
@@ -32,7 +32,7 @@ def _percent(value: float) -> str:
 def weighted_routes(ctx: RuleContext) -> Iterator[tuple[Route, list[Target], int, str]]:
     """(route, its weighted targets, their total, pointer of the weightedTargets list) for every route."""
     for route in ctx.model.routes.values():
-        targets = route_targets(route)
+        targets = ctx.graph.targets(route)
         if targets:
             yield route, targets, sum(t.weight for t in targets), parent_pointer(targets[0].pointer)
 

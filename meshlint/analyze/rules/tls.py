@@ -47,12 +47,11 @@ def _backends(ctx: RuleContext, node: VirtualNode) -> Iterator[Finding]:
         if backend.virtual_service is None:
             continue
         service = backend.virtual_service.virtual_service_name
-        pointer = node.spec_pointer("backends", i, "virtualService")
         policy, path = client_tls(node, i)
         if policy is None:
-            yield finding(SLUG, node, pointer, f"virtual node {node.name!r} calls {service!r} without client TLS "
-                          "enforcement", "add backendDefaults.clientPolicy.tls (or a clientPolicy on this "
-                          "backend) with a validation trust")
+            yield finding(SLUG, node, _backend_pointer(node, i), f"virtual node {node.name!r} calls {service!r} "
+                          "without client TLS enforcement", "add backendDefaults.clientPolicy.tls (or a clientPolicy "
+                          "on this backend) with a validation trust")
             continue
         if policy.enforce is False:
             yield finding(SLUG, node, node.spec_pointer(*path, "enforce"),
@@ -61,9 +60,13 @@ def _backends(ctx: RuleContext, node: VirtualNode) -> Iterator[Finding]:
             continue
         ports = ctx.graph.service_ports(node.mesh, service)
         if policy.ports and ports and not set(ports) & set(policy.ports):
-            yield finding(SLUG, node, pointer, f"client TLS of virtual node {node.name!r} covers ports "
-                          f"{_ports(policy.ports)}, but {service!r} listens on {_ports(ports)}",
+            yield finding(SLUG, node, _backend_pointer(node, i), f"client TLS of virtual node {node.name!r} covers "
+                          f"ports {_ports(policy.ports)}, but {service!r} listens on {_ports(ports)}",
                           "add the service's port to clientPolicy.tls.ports, or drop ports to cover all")
+
+
+def _backend_pointer(node: VirtualNode, index: int) -> str:
+    return node.spec_pointer("backends", index, "virtualService")
 
 
 def _gateway_client(ctx: RuleContext, gateway: VirtualGateway) -> Iterator[Finding]:

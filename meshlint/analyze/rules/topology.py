@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import ENTRY_POINT_TAG, MeshKey, VirtualNode, is_entry_point
-from meshlint.model.graph import has_placeholder, route_targets
+from meshlint.model.graph import has_placeholder
 
 
 @rule("unreachable-node")
@@ -45,7 +45,7 @@ def _why(ctx: RuleContext, key: MeshKey) -> str:
         if rmesh != mesh:
             continue
         for route in routes:
-            for t in route_targets(route):
+            for t in ctx.graph.targets(route):
                 if t.node == name and t.weight <= 0:
                     zero.append(route.qualified_name)
                 elif t.node == name:

@@ -14,8 +14,8 @@ from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.analyze.rules.routing import split_texts, weighted_routes
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import GatewayRoute, Route, VirtualNode, VirtualRouter
-from meshlint.model.graph import ROUTE_TYPE_ALIAS, has_placeholder, route_targets, route_type, same_scope
-from meshlint.model.routing import path_rule
+from meshlint.model.graph import ROUTE_TYPE_ALIAS, has_placeholder, route_type, same_scope
+from meshlint.model.routing import member, path_rule
 from meshlint.model.routing import spec_match as _match
 
 _PROTOCOL = {"http_route": "http", "http2_route": "http2", "grpc_route": "grpc", "tcp_route": "tcp"}
@@ -91,19 +91,19 @@ def covers(kind: str, first: Any, later: Any) -> bool:
         return _dump(first) in ({}, None)
     if not _same_or_wider(getattr(first, "port", None), getattr(later, "port", None)):
         return False
-    if not _host_covers(getattr(first, "hostname", None), getattr(later, "hostname", None)):
+    if not _host_covers(member(first, "hostname"), member(later, "hostname")):
         return False
     if kind == "tcp_route":
         return True
     if kind == "grpc_route":
         # gateway gRPC matches have no methodName
-        first_method, later_method = getattr(first, "method_name", None), getattr(later, "method_name", None)
+        first_method, later_method = member(first, "method_name"), member(later, "method_name")
         return (_same_or_wider(first.service_name, later.service_name)
                 and _same_or_wider(first_method, later_method)
                 and (first_method is None or first.service_name is not None)
                 and _subset(first.metadata, later.metadata))
-    if not (_same_or_wider(first.method, later.method) and _same_or_wider(getattr(first, "scheme", None),
-                                                                            getattr(later, "scheme", None))
+    if not (_same_or_wider(first.method, later.method)
+            and _same_or_wider(member(first, "scheme"), member(later, "scheme"))
             and _subset(first.headers, later.headers) and _subset(first.query_parameters, later.query_parameters)):
         return False
     a, b = _paths(first), _paths(later)
@@ -121,14 +121,14 @@ def overlaps(kind: str, one: Any, other: Any) -> bool:
     p1, p2 = getattr(one, "port", None), getattr(other, "port", None)
     if p1 is not None and p2 is not None and p1 != p2:
         return False
-    if not _host_overlaps(getattr(one, "hostname", None), getattr(other, "hostname", None)):
+    if not _host_overlaps(member(one, "hostname"), member(other, "hostname")):
         return False
     if kind == "tcp_route":
         return True
     if kind == "grpc_route":
         return all(x is None or y is None or x == y for x, y in (
             (one.service_name, other.service_name),
-            (getattr(one, "method_name", None), getattr(other, "method_name", None))))
+            (member(one, "method_name"), member(other, "method_name"))))
     if one.method is not None and other.method is not None and one.method != other.method:
         return False
     a, b = _paths(one), _paths(other)
@@ -405,7 +405,7 @@ def port_mismatch(ctx: RuleContext) -> Iterator[Finding]:
                           f"{route.router!r} listens on {', '.join(map(str, router_ports))}; the route never "
                           "matches", "match one of the router's listener ports, or add that listener")
         implicit: list[tuple[str, int, str]] = []
-        for target in route_targets(route):
+        for target in ctx.graph.targets(route):
             node = ctx.model.nodes.get((route.mesh, target.node))
             if node is None or not node.spec.listeners or not same_scope(route, node):
                 continue
@@ -445,7 +445,7 @@ def target_protocol_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         if kind is None:
             continue
         protocol = _PROTOCOL[kind]
-        for target in route_targets(route):
+        for target in ctx.graph.targets(route):
             node = ctx.model.nodes.get((route.mesh, target.node))
             if node is None or not same_scope(route, node):
                 continue
@@ -486,7 +486,7 @@ def ambiguous_port(ctx: RuleContext) -> Iterator[Finding]:
                     "not stated (App Mesh requires match.port when a router has several listeners)",
                     f"set match.port to the listener the route is meant for (one of {', '.join(map(str, same))})",
                     at_key=True)
-        for target in route_targets(route):
+        for target in ctx.graph.targets(route):
             node = ctx.model.nodes.get((route.mesh, target.node))
             if node is None or target.port is not None or not same_scope(route, node):
                 continue
