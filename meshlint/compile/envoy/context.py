@@ -22,6 +22,7 @@ class Ctx:
     graph: MeshGraph
     options: CompileOptions
     findings: list[Finding] = field(default_factory=list)
+    sds_secrets: int = 0  # SDS secret configs made so far (tls.sds_secret): a proxy that made none needs no SDS cluster
 
     @property
     def legacy(self) -> bool:
