@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from meshlint import __version__
@@ -20,6 +20,7 @@ from meshlint.model.graph import MeshGraph
 
 if TYPE_CHECKING:
     from meshlint.compile import Artifact, ValidatedMesh
+    from meshlint.compile.envoy.envoy_json import Json
     from meshlint.compile.envoy.options import CompileOptions
     from meshlint.emit.writer import WriteResult
     from meshlint.load.sources import SourceFile
@@ -129,9 +130,6 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     paths) and emit.writer.OutputError (an output folder that cannot be written safely).
     """
     from meshlint.compile import ValidatedMesh
-    from meshlint.compile.envoy import compile_proxies
-    from meshlint.compile.metrics import compile_metrics
-    from meshlint.deploy import emitter
     from meshlint.emit import writer
 
     settings = settings or Settings()
@@ -142,25 +140,60 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
     mesh = ValidatedMesh(checked.model, checked.graph)
-    options = options or compile_options(settings)
-    with paused_gc():
-        compiled = compile_proxies(mesh, options, emitter(options, str(root)))
-    checked = _with_build_findings(checked, compiled.findings, settings)
-    if checked.failed(Severity.ERROR):
-        return BuildResult(checked, None)
-    if check_only:  # `build --check`: compare with what `out` holds, write nothing (SVGs are not compared)
-        from meshlint.compile.dot import compile_topology
-        from meshlint.emit.drift import drift
-
-        return BuildResult(checked, None, drift=drift(out, [*compiled.artifacts, *compile_metrics(mesh, options),
-                                                            *compile_topology(mesh, checked.diagnostics)]))
+    generator = f"meshlint {__version__}"
     warnings: list[str] = []
-    artifacts = [*compiled.artifacts, *compile_metrics(mesh, options), *_topology(mesh, checked.diagnostics, warnings)]
-    if options.xds:  # running Envoys watch these folders: update them in place, in xDS order
+    if check_only:  # `build --check`: compare with what `out` holds, write nothing (SVGs are not compared)
+        from meshlint.emit.drift import Comparison
+
+        comparison = Comparison(out)
+        checked = _compile_into(comparison.add, mesh, checked, settings, options, root, None)
+        return BuildResult(checked, None, drift=None if checked.failed(Severity.ERROR) else comparison.result())
+    if options.xds:  # running Envoys watch these folders: updated in place, in xDS order, once all are made
         from meshlint.emit.xds import write_live
 
-        return BuildResult(checked, write_live(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
-    return BuildResult(checked, writer.write_tree(out, artifacts, f"meshlint {__version__}"), tuple(warnings))
+        artifacts: list[Artifact] = []
+        checked = _compile_into(artifacts.append, mesh, checked, settings, options, root, warnings)
+        if checked.failed(Severity.ERROR):
+            return BuildResult(checked, None)
+        return BuildResult(checked, write_live(out, artifacts, generator), tuple(warnings))
+    # Each file goes into the new tree as soon as it is made: holding the output until the swap took twice
+    # the memory check needs.
+    with writer.NewTree(out) as tree:
+        checked = _compile_into(tree.add, mesh, checked, settings, options, root, warnings)
+        if checked.failed(Severity.ERROR):
+            return BuildResult(checked, None)  # leaving the block removes the unfinished tree
+        return BuildResult(checked, tree.commit(generator), tuple(warnings))
+
+
+def _compile_into(add: Callable[[Artifact], None], mesh: ValidatedMesh, checked: CheckResult, settings: Settings,
+                  options: CompileOptions, root: Path, warnings: list[str] | None) -> CheckResult:
+    """Compile `mesh`, handing each artifact to `add` as soon as it is made; `checked` plus the compiler's
+    findings. An error among them stops the build after the proxies. `warnings`: where to say what the topology
+    SVGs could not show (None: no SVGs, `build --check` does not compare them)."""
+    from meshlint.compile.dot import compile_topology
+    from meshlint.compile.envoy import compile_proxies
+    from meshlint.compile.metrics import compile_metrics
+    from meshlint.deploy import emitter
+
+    emit = emitter(options, str(root))
+
+    def emit_into(path: PurePosixPath, document: Json) -> list[Artifact]:
+        for artifact in emit(path, document):
+            add(artifact)
+        return []
+
+    with paused_gc():
+        compiled = compile_proxies(mesh, options, emit_into)
+    checked = _with_build_findings(checked, compiled.findings, settings)
+    if checked.failed(Severity.ERROR):
+        return checked
+    for artifact in compile_metrics(mesh, options):
+        add(artifact)
+    drawn = compile_topology(mesh, checked.diagnostics) if warnings is None else _topology(
+        mesh, checked.diagnostics, warnings)
+    for artifact in drawn:
+        add(artifact)
+    return checked
 
 
 def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: list[str]) -> list[Artifact]:

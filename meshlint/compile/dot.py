@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
 from meshlint.compile import Artifact, ValidatedMesh
 from meshlint.compile.dot_facts import (
@@ -48,6 +47,7 @@ from meshlint.compile.dot_style import (
     table_label,
     weight_text,
 )
+from meshlint.compile.dot_writer import Digraph
 from meshlint.compile.envoy.names import mesh_folder
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, Resource, Route, client_tls, gateway_client_tls
@@ -102,10 +102,7 @@ def shares(graph: MeshGraph) -> dict[str, dict[str, list[MeshKey]]]:
 
 def _document(graph: MeshGraph, found: Findings, split: dict[str, dict[str, list[MeshKey]]],
               meshes: Sequence[str]) -> str:
-    import graphviz  # lazily: only the diagram needs it
-
-    dot = graphviz.Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"],
-                           edge_attr=KIND_STYLE["edge"])
+    dot = Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"], edge_attr=KIND_STYLE["edge"])
     legend(dot)
     unresolved: dict[str, set[tuple[str, str]]] = {}
     for ref in graph.references:
@@ -114,10 +111,10 @@ def _document(graph: MeshGraph, found: Findings, split: dict[str, dict[str, list
     for name in meshes:
         drawing = _Drawing(graph, name, found, split.get(name, {}), unresolved=unresolved.get(name, set()))
         _emit(dot, _draw(drawing))
-    return str(dot.source)
+    return dot.source
 
 
-def _emit(dot: Any, drawing: _Drawing) -> None:
+def _emit(dot: Digraph, drawing: _Drawing) -> None:
     declared = drawing.graph.model.declared("Mesh", drawing.mesh, drawing.mesh)
     with dot.subgraph(name=f"cluster_{dot_id('Mesh', drawing.mesh, '')}") as cluster:
         cluster.attr(label=text(f"mesh {drawing.mesh}" + ("" if declared else " (not defined)")),

@@ -10,12 +10,12 @@ mesh (the full diagram: 11,000 edges, minutes) collapses to about 3,000 edges.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from meshlint.compile import ValidatedMesh
 from meshlint.compile.dot import shares
 from meshlint.compile.dot_facts import TLS_STATES, connection_state, dot_id, label, text
 from meshlint.compile.dot_style import GRAPH_ATTR, KIND_STYLE, MISSING_STYLE, TLS_STYLE, TLS_WORDS, legend
+from meshlint.compile.dot_writer import Digraph
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, client_tls, gateway_client_tls
 from meshlint.model.graph import MeshGraph, gateway_route_target
@@ -25,21 +25,18 @@ Edges = dict[tuple[str, str], str]  # (tail id, head id) -> weakest TLS state
 
 def collapsed_dot(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> str:
     """One DOT document, a cluster per mesh, a box per virtual service, gateway and serviceless node."""
-    import graphviz
-
     del diagnostics  # the overlays draw routes and nodes, which this view leaves out
-    dot = graphviz.Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"],
-                           edge_attr=KIND_STYLE["edge"])
+    dot = Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"], edge_attr=KIND_STYLE["edge"])
     legend(dot)
     graph, split = mesh.graph, shares(mesh.graph)
     for name in mesh.model.mesh_names():
         with dot.subgraph(name=f"cluster_{dot_id('Mesh', name, '')}") as cluster:
             cluster.attr(label=text(f"mesh {name} (one box per service)"), style="rounded", color="#57606a")
             _draw(cluster, graph, split.get(name, {}))
-    return str(dot.source)
+    return dot.source
 
 
-def _draw(cluster: Any, graph: MeshGraph, share: dict[str, list[MeshKey]]) -> None:
+def _draw(cluster: Digraph, graph: MeshGraph, share: dict[str, list[MeshKey]]) -> None:
     edges: Edges = {}
     for (m, name) in share.get("gateways", ()):
         cluster.node(dot_id("VirtualGateway", m, name), label=label([name]), shape="box", style="filled",
@@ -55,7 +52,7 @@ def _draw(cluster: Any, graph: MeshGraph, share: dict[str, list[MeshKey]]) -> No
         cluster.edge(tail, head, tooltip=text(TLS_WORDS[state]), **TLS_STYLE[state])
 
 
-def _call_edges(cluster: Any, graph: MeshGraph, keys: list[MeshKey], edges: Edges) -> None:
+def _call_edges(cluster: Digraph, graph: MeshGraph, keys: list[MeshKey], edges: Edges) -> None:
     for (m, name) in keys:
         node = graph.model.nodes[(m, name)]
         owners = [dot_id("VirtualService", m, vs.name) for vs in graph.services_of_node.get((m, name), ())]

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshlint.compile.dot_writer import NoHtml
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey
 from meshlint.model.graph import MeshGraph
@@ -121,9 +122,7 @@ def text(value: str) -> str:
 
 def label(lines: Sequence[str]) -> str:
     """Lines as one plain (not HTML-like) DOT label."""
-    import graphviz
-
-    return graphviz.nohtml("\\n".join(text(line) for line in lines if line))  # type: ignore[no-any-return]
+    return NoHtml("\\n".join(text(line) for line in lines if line))
 
 
 def dot_id(kind: str, mesh: str, name: str) -> str:

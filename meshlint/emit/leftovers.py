@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from meshlint.emit import manifest
-from meshlint.emit.tree import NAME_MAX, ident, inside, read_regular, same_entry, sha256_of, walk
+from meshlint.emit.tree import NAME_MAX, Kind, each, ident, inside, read_regular, same_entry, sha256_of, walk
 
 _KIND = "meshlint build record"
 _TOKEN_BYTES = 6
@@ -170,14 +170,11 @@ def retire(previous: Path, target: Path, owned: Owned, superseded: Collection[st
     (`superseded`). What cannot go or move keeps the whole tree, renamed `.<DIR>.meshlint-kept-<token>`."""
     stuck: list[str] = []
     root = os.path.realpath(target)
-    entries = list(walk(previous))[::-1]
-    entries.sort(key=lambda entry: entry[0] == manifest.MANIFEST)  # last: a kill leaves the rest provable
-    for rel, kind in entries:
+    entries = list(walk(previous))[::-1]  # children first
+
+    def settle(entry: tuple[str, Kind]) -> None:
+        rel, kind = entry
         path = previous / rel
-        if kind == "dir":
-            with suppress(OSError):  # not empty: something below is stuck, and reported
-                os.rmdir(path)
-            continue
         if kind != "mount" and (owned(rel, os.lstat(path)) or same_entry(path, target / rel)):
             os.unlink(path)
         elif kind == "mount" or rel in superseded:
@@ -187,6 +184,15 @@ def retire(previous: Path, target: Path, owned: Owned, superseded: Collection[st
                 os.replace(path, inside(root, rel))
             except (OSError, ValueError):
                 stuck.append(rel)
+
+    # Many at a time: removing a file can wait on the disk (4 ms a file where ext4 discards its blocks at once)
+    each(settle, [(rel, kind) for rel, kind in entries if kind != "dir" and rel != manifest.MANIFEST])
+    for rel, kind in entries:
+        if kind == "dir":
+            with suppress(OSError):  # not empty: something below is stuck, and reported
+                os.rmdir(previous / rel)
+        elif rel == manifest.MANIFEST:  # last: a kill leaves the rest provable
+            settle((rel, kind))
     if not stuck:
         os.rmdir(previous)
         return []

@@ -24,26 +24,34 @@ def _ours(folder: Path, name: str) -> bool:
     return path.is_symlink() and os.readlink(path) == f"{TREE}/{name}"
 
 
-def prepare(out: Path, target: Path, files: Collection[str]) -> tuple[set[str], list[str]]:
-    """Check that DIR can hold the links, and create the missing ones (dangling until the swap: a new mesh
-    appears with it). Returns the top-level names of the new tree, and the links created."""
-    tops = {rel.split("/", 1)[0] for rel in files}
+def check_tree(out: Path, target: Path) -> None:
+    """Refuse a `.meshlint-tree` in DIR that is not a folder (a link would be followed)."""
     tree = target / TREE
     if os.path.lexists(tree) and (tree.is_symlink() or not tree.is_dir()):
         raise OutputError(f"{out / TREE}: {describe(os.lstat(tree))}, where meshlint keeps its tree in a mount "
                           "point; move it away and build again")
-    clashes = sorted(top for top in tops if os.path.lexists(target / top) and not _ours(target, top))
+
+
+def prepare(out: Path, target: Path, files: Collection[str]) -> list[str]:
+    """Check that DIR can hold the links to the top-level entries of the new tree (`files`), and create the
+    missing ones (dangling until the swap: a new mesh appears with it). Returns the links created."""
+    check_tree(out, target)
+    clashes = sorted(top for top in _tops(files) if os.path.lexists(target / top) and not _ours(target, top))
     if clashes:
         shown = ", ".join(f"{out / top} ({describe(os.lstat(target / top))})" for top in clashes)
         raise OutputError(f"{out} is a mount point, so the build keeps its tree in {out / TREE} and links each "
                           f"top-level entry to it; refusing to replace what meshlint did not write: {shown}; "
                           "move it away, then build again")
     created = []
-    for top in sorted(tops):
+    for top in sorted(_tops(files)):
         if not os.path.lexists(target / top):
             os.symlink(f"{TREE}/{top}", target / top)
             created.append(top)
-    return tops, created
+    return created
+
+
+def _tops(files: Collection[str]) -> set[str]:
+    return {rel.split("/", 1)[0] for rel in files}
 
 
 def undo(target: Path, created: Collection[str]) -> None:
@@ -53,8 +61,9 @@ def undo(target: Path, created: Collection[str]) -> None:
             os.unlink(target / top)
 
 
-def finish(target: Path, tops: Collection[str]) -> None:
-    """Remove the links of top-level entries the new tree no longer has."""
+def finish(target: Path, files: Collection[str]) -> None:
+    """Remove the links of top-level entries the new tree (`files`) no longer has."""
+    tops = _tops(files)
     for name in sorted(os.listdir(target)):
         if name not in tops and _ours(target, name):
             os.unlink(target / name)

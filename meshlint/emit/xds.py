@@ -102,7 +102,8 @@ def _write(out: Path, run: _Run, generator: str, settle_s: float, sleep: Callabl
         sleep(settle_s)  # 3: listeners and routes have let go of what is removed now
     _put_all(run, final)
     removed = [rel for rel in obsolete if _remove_ours(run, rel)]
-    files = {**run.files, MANIFEST: manifest.render(run.files, generator)}
+    listed = {rel: hashlib.sha256(content).hexdigest() for rel, content in run.files.items()}
+    files = {**run.files, MANIFEST: manifest.render(listed, generator)}
     _put_all(run, {MANIFEST: files[MANIFEST]})  # 4
     return WriteResult(sorted(files), removed, [], run.warnings)
 

@@ -419,6 +419,34 @@ def test_golden_dot() -> None:
     assert produced == expected.read_text(), f"{expected} differs (MESHLINT_UPDATE_GOLDEN=1 rewrites it)"
 
 
+AWKWARD = ["plain", "two words", "node", "Graph", "-4.2", ".42", "4.", "1e5", "", 'say "hi"', 'a \\"b\\" c',
+           "back\\\\slash", "<<B>html</B>>", "<not closed", "ünïcödé", "x/y:z", "_under", "9lives"]
+
+
+def test_the_dot_writer_writes_what_the_graphviz_package_writes() -> None:
+    """The diagrams stay byte for byte what they were when the graphviz package wrote them."""
+    import graphviz
+
+    from meshlint.compile.dot_writer import Digraph, NoHtml
+
+    attrs = {"rankdir": "LR", "label": "top level", "fontname": "Helvetica Neue"}
+    ours = Digraph("meshlint", graph_attr=attrs, node_attr={"shape": "box"}, edge_attr={"arrowsize": "0.7"})
+    theirs = graphviz.Digraph("meshlint", graph_attr=attrs, node_attr={"shape": "box"}, edge_attr={"arrowsize": "0.7"})
+    for dot, plain in ((ours, NoHtml), (theirs, graphviz.nohtml)):
+        for i, name in enumerate(AWKWARD):
+            dot.node(name, label=AWKWARD[-i], tooltip=name, color="#57606a", z_last=str(i))
+            dot.node(f"{name}-plain", label=plain(f"<{name}>"))
+            dot.edge(f"{name}:r{i}t0:e", AWKWARD[i - 1], style=name, label=None if i % 2 else name)
+        with dot.subgraph(name="cluster_outer") as outer:
+            outer.attr(label="outer box", style="rounded")
+            with outer.subgraph(name="cluster inner") as inner:
+                inner.attr(color="#d0d7de", margin="4")
+                inner.node("deep node", shape="plain")
+                inner.edge("deep node", "node", style="invis")
+            outer.node("strict")
+    assert ours.source == theirs.source
+
+
 def test_same_input_same_bytes_whatever_the_document_order(tmp_path: Path) -> None:
     documents = []
     for path in sorted((CASE / "input").glob("*.yaml")):

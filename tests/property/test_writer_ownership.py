@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from meshlint.compile import Artifact
 from meshlint.emit.writer import MANIFEST, OutputError, write_tree
 from tests.helpers import watchdog
+from tests.property.test_robustness import WATCHDOG_S
 
 PATHS = [f"{mesh}/{kind}/{name}.json" for mesh in ("a", "b") for kind in ("virtual-nodes", "gw")
          for name in ("x", "y")]
@@ -105,7 +106,7 @@ class World:
     def build(self, tree: dict[str, bytes]) -> None:
         before = {path: self.state(path) for path in self.users}
         beside = sorted(os.listdir(self.root))
-        with watchdog(60):
+        with watchdog(WATCHDOG_S):
             try:
                 write_tree(self.out, [Artifact(PurePosixPath(rel), data) for rel, data in tree.items()], "meshlint t")
             except OutputError:

@@ -169,6 +169,42 @@ def test_a_listed_path_that_is_now_a_folder_or_link_is_foreign(tmp_path: Path) -
     assert os.readlink(out / "shop/topology.dot") == "/etc/hostname"
 
 
+def test_each_file_goes_into_the_new_tree_when_added_and_out_changes_only_at_commit(tmp_path: Path) -> None:
+    out = tmp_path / "envoy"
+    build(out, FIRST)
+    add_foreign(out)
+    before = snapshot(out)
+    with writer.NewTree(out) as tree:
+        for artifact in artifacts(SECOND):
+            tree.add(artifact)
+            (tmp,) = [tmp_path / p for p in leftovers(out) if "-tmp-" in p]
+            assert (tmp / artifact.path).read_bytes() == artifact.content  # written, not held until the swap
+        assert snapshot(out) == before
+        result = tree.commit(GENERATOR)
+    assert {rel: (out / rel).read_text() for rel in SECOND} == SECOND
+    assert result.files == sorted([*SECOND, MANIFEST]) and leftovers(out) == []
+    expected = {rel: hashlib.sha256(body.encode()).hexdigest() for rel, body in SECOND.items()}
+    assert json.loads((out / MANIFEST).read_text())["files"] == expected
+
+
+def test_a_tree_closed_without_commit_leaves_no_trace(tmp_path: Path) -> None:
+    """A build that finds an error after it started writing (the compiler's findings) changes nothing."""
+    out = tmp_path / "envoy"
+    build(out, FIRST)
+    add_foreign(out)
+    before = snapshot(out)
+    with writer.NewTree(out) as tree:
+        tree.add(artifacts(SECOND)[0])
+    assert snapshot(out) == before and leftovers(out) == []
+    with pytest.raises(ValueError, match="twice"), writer.NewTree(out) as tree:
+        tree.add(artifacts(SECOND)[0])
+        tree.add(artifacts(SECOND)[0])
+    assert snapshot(out) == before and leftovers(out) == []
+    with writer.NewTree(tmp_path / "new" / "deeper" / "envoy") as tree:  # the folders it made for it go too
+        tree.add(artifacts(SECOND)[0])
+    assert sorted(os.listdir(tmp_path)) == ["envoy"]
+
+
 # --- refusals ------------------------------------------------------------------------------------
 
 

@@ -37,9 +37,10 @@ def compile_envoy(mesh: ValidatedMesh, options: CompileOptions | None = None) ->
 def compile_proxies(mesh: ValidatedMesh, options: CompileOptions | None,
                     emit: Callable[[PurePosixPath, Json], Iterable[Artifact]]) -> CompileResult:
     """Each proxy's static bootstrap (and the path `compile_envoy` gives it) through `emit`, which turns it
-    into artifacts (the bootstrap itself, xDS files, deployment manifests); sorted by path."""
+    into artifacts (the bootstrap itself, xDS files, deployment manifests); sorted by path. An `emit` that
+    writes each artifact away as it comes (`meshlint build`) returns none, and nothing is held here."""
     ctx = Ctx(mesh.model, mesh.graph, options or CompileOptions())
-    # each bootstrap is serialised as soon as it is built: holding every document until the end tripled
+    # each bootstrap goes to `emit` as soon as it is built: holding every document until the end tripled
     # the peak memory of a large build
     artifacts = sorted((a for path, document in _documents(ctx) for a in emit(path, document)),
                        key=lambda a: a.path)

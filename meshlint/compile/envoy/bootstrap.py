@@ -40,6 +40,7 @@ from meshlint.model.entities import VirtualGateway, VirtualNode
 
 
 def node_bootstrap(ctx: Ctx, node: VirtualNode) -> Json:
+    secrets = ctx.sds_secrets
     proxy = _proxy(ctx, node.mesh, node.name, NODE_KIND, access_logs(node.spec.logging))
     plan = plan_node_egress(ctx, node)
     allow_all = ctx.egress_filter(node.mesh) == "ALLOW_ALL"
@@ -53,16 +54,17 @@ def node_bootstrap(ctx: Ctx, node: VirtualNode) -> Json:
     if allow_all:
         clusters.append(passthrough_cluster(ctx, allow_all_cluster(node.mesh)))
     clusters.append(passthrough_cluster(ctx, amazonaws_cluster(node.mesh)))
-    return _bootstrap(ctx, proxy, listeners, clusters)
+    return _bootstrap(ctx, proxy, listeners, clusters, secrets)
 
 
 def gateway_bootstrap(ctx: Ctx, gateway: VirtualGateway) -> Json:
+    secrets = ctx.sds_secrets
     proxy = _proxy(ctx, gateway.mesh, gateway.name, GATEWAY_KIND, access_logs(gateway.spec.logging))
     plan = plan_gateway(ctx, gateway)
     listeners = gateway_listeners(ctx, proxy, gateway, plan)
     listeners.append(gateway_egress_listener(ctx, proxy, plan))
     clusters = gateway_clusters(ctx, gateway) + _egress_clusters(ctx, plan.egress)
-    return _bootstrap(ctx, proxy, listeners, clusters)
+    return _bootstrap(ctx, proxy, listeners, clusters, secrets)
 
 
 def _proxy(ctx: Ctx, mesh: str, name: str, kind: str, logs: tuple[Json, ...]) -> Proxy:
@@ -82,10 +84,11 @@ def _egress_clusters(ctx: Ctx, plan: EgressPlan) -> list[Json]:
             for _, need in sorted(plan.clusters.items())]
 
 
-def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json]) -> Json:
-    """The skeleton around the resources; the SDS cluster only when something refers to it."""
+def _bootstrap(ctx: Ctx, proxy: Proxy, listeners: list[Json], clusters: list[Json], secrets: int) -> Json:
+    """The skeleton around the resources; the SDS cluster only when something refers to it (looked for only
+    when an SDS secret was made since the proxy's count was `secrets`)."""
     opts = ctx.options
-    if _refers_to_sds(listeners) or _refers_to_sds(clusters):
+    if ctx.sds_secrets != secrets and (_refers_to_sds(listeners) or _refers_to_sds(clusters)):
         clusters.append(sds_cluster(ctx))
     clusters += tracer_clusters(opts)
     ident = node_id(proxy.mesh, proxy.kind, proxy.name)

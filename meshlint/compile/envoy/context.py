@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from meshlint.compile.envoy.envoy_json import Json
 from meshlint.compile.envoy.options import CompileOptions
@@ -11,17 +12,23 @@ from meshlint.diagnostics import Finding
 from meshlint.model.entities import MeshModel, Resource, VirtualNode
 from meshlint.model.graph import MeshGraph
 
+if TYPE_CHECKING:
+    from meshlint.compile.envoy.services import PortEntry
+
 RULE = "not-compilable"
 
 
 @dataclass
 class Ctx:
-    """Read-only inputs plus an append-only findings list; generators never mutate the model."""
+    """Read-only inputs plus an append-only findings list; generators never mutate the model. What every client
+    of a virtual service sees of it is made once (`service_entries`)."""
 
     model: MeshModel
     graph: MeshGraph
     options: CompileOptions
     findings: list[Finding] = field(default_factory=list)
+    service_entries: dict[tuple[str, str], list[PortEntry]] = field(default_factory=dict)
+    sds_secrets: int = 0  # SDS secret configs made so far (tls.sds_secret): a proxy that made none needs no SDS cluster
 
     @property
     def legacy(self) -> bool:

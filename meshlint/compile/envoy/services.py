@@ -29,7 +29,16 @@ class PortEntry:
 
 
 def service_entries(ctx: Ctx, mesh: str, service: str) -> list[PortEntry]:
-    """Per port, sorted by port. An unknown service or one without a provider has no ports."""
+    """Per port, sorted by port. An unknown service or one without a provider has no ports. Made once per
+    service (the entries are never changed): every client of a service gets the same."""
+    key = (mesh, service)
+    found = ctx.service_entries.get(key)
+    if found is None:
+        found = ctx.service_entries[key] = _entries(ctx, mesh, service)
+    return found
+
+
+def _entries(ctx: Ctx, mesh: str, service: str) -> list[PortEntry]:
     provider = ctx.graph.provider(mesh, service)
     if isinstance(provider, VirtualNode):
         return sorted(_node_entries(ctx, provider), key=lambda e: e.port)

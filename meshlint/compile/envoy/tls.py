@@ -32,7 +32,8 @@ class Where:
         return self.resource.spec_pointer(*self.tokens, *more)
 
 
-def sds_secret(name: str) -> Json:
+def sds_secret(ctx: Ctx, name: str) -> Json:
+    ctx.sds_secrets += 1
     source = {"api_type": "GRPC", "transport_api_version": "V3",
               "grpc_services": [{"envoy_grpc": {"cluster_name": SDS_CLUSTER}}]}
     return {"name": name, "sds_config": {"api_config_source": source, "resource_api_version": "V3"}}
@@ -65,7 +66,7 @@ def certificate(ctx: Ctx, cert: Any, where: Where) -> Json:
         pair = _file_pair(ctx.cert_path(cert.file.certificate_chain), ctx.cert_path(cert.file.private_key))
         return {"tls_certificates": [pair]}
     if cert.sds is not None:
-        return {"tls_certificate_sds_secret_configs": [sds_secret(cert.sds.secret_name)]}
+        return {"tls_certificate_sds_secret_configs": [sds_secret(ctx, cert.sds.secret_name)]}
     if getattr(cert, "acm", None) is None:  # the schema requires one source; a hand-built model may not
         return {}
     arn: str = cert.acm.certificate_arn
@@ -77,7 +78,7 @@ def certificate(ctx: Ctx, cert: Any, where: Where) -> Json:
                "named by the ARN instead",
                "map the ARN to files with --cert-map ARN=chain.pem,key.pem (aws acm export-certificate), or "
                "serve an SDS secret with that name")
-    return {"tls_certificate_sds_secret_configs": [sds_secret(arn)]}
+    return {"tls_certificate_sds_secret_configs": [sds_secret(ctx, arn)]}
 
 
 def validation(ctx: Ctx, trust: Any, sans: list[str], where: Where) -> Json:
@@ -87,14 +88,14 @@ def validation(ctx: Ctx, trust: Any, sans: list[str], where: Where) -> Json:
         return {"validation_context": {"trusted_ca": {"filename": ctx.cert_path(trust.file.certificate_chain)},
                                        **matchers}}
     if trust.sds is not None:
-        secret = sds_secret(trust.sds.secret_name)
+        secret = sds_secret(ctx, trust.sds.secret_name)
     elif getattr(trust, "acm", None) is None:
         return {}
     else:
         ca_file = _acm_trust(ctx, tuple(trust.acm.certificate_authority_arns), where)
         if ca_file is not None:
             return {"validation_context": {"trusted_ca": {"filename": ca_file}, **matchers}}
-        secret = sds_secret(trust.acm.certificate_authority_arns[0])
+        secret = sds_secret(ctx, trust.acm.certificate_authority_arns[0])
     if not matchers:
         return {"validation_context_sds_secret_config": secret}
     return {"combined_validation_context": {"default_validation_context": matchers,
