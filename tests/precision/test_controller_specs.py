@@ -145,7 +145,7 @@ REFUSED: list[tuple[str, str, Doc, str, str | None]] = [
     ("Invalid Hostname with neither Exact nor Suffix specified", "GatewayRoute", grpc({"hostname": {}}),
      "gateway-route-match-invalid", "App Mesh"),
     ("HTTPGateway Route with Missing Prefix, Path and Hostname", "GatewayRoute", http({}),
-     "gateway-route-match-invalid", "App Mesh"),
+     "gateway-route-match-invalid", None),  # App Mesh took a match of a port alone (howto-multiple-listeners)
     ("HTTPGateway Route with Prefix and Path specified", "GatewayRoute", http(
         {"prefix": "/payment", "path": {"exact": "/payment/items"}}), "gateway-route-match-invalid", "App Mesh"),
     ("HTTPGateway with Exact and Suffix both specified for Hostname", "GatewayRoute", http(
@@ -159,7 +159,7 @@ REFUSED: list[tuple[str, str, Doc, str, str | None]] = [
     ("Prefix and Path both specified", "VirtualRouter", {"listeners": [listener()], "routes": [
         route("r", {"prefix": "/", "path": {"exact": "/color/blue"}})]}, "route-match-invalid", "App Mesh"),
     ("Prefix and Path both not specified", "VirtualRouter", {"listeners": [listener()], "routes": [route("r", {})]},
-     "route-match-invalid", "App Mesh"),
+     "route-match-invalid", None),  # App Mesh took it as prefix "/" (AWS's walkthrough howto-multiple-listeners)
     ("Invalid Case for HTTP2 Route", "VirtualRouter", {"listeners": [listener()], "routes": [
         route("r", {"prefix": "/", "path": {"exact": "/color/blue"}}, "http2Route")]}, "route-match-invalid", "App Mesh"),
     ("Duplicate VirtualService Reference (By Name) included", "VirtualNode", node(backends=[

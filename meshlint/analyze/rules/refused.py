@@ -86,6 +86,12 @@ def known(value: Any) -> bool:
 
 
 _PATH_HELP = "match on path.exact or path.regex, one of them"
+# An HTTP match with neither prefix nor path (nor, on a gateway route, hostname) is refused by the controller's
+# webhook only. App Mesh's API accepted it and matched every path: AWS's walkthrough howto-multiple-listeners
+# creates a route and a gateway route matching on `port` alone with the AWS CLI ("we didn't configure a
+# prefix"), and App Mesh's engineers describe the default in aws/aws-cdk#15395 ("backend service will set
+# the prefix match to /"). The compiler does the same.
+NEITHER = CONTROLLER
 
 
 @rule("route-match-invalid")
@@ -103,10 +109,10 @@ def route_match_invalid(ctx: RuleContext) -> Iterator[Finding]:
                                          f"its {_ALIASES[name]} match sets both prefix and path",
                                          "keep one: prefix matches the start of the path, path all of it",
                                          at_key=True))
-            elif match.prefix is None and match.path is None:
+            elif match.prefix is None and match.path is None:  # App Mesh takes it as prefix "/": see NEITHER
                 yield from some(refused("route-match-invalid", route, route.spec_pointer(*at),
                                          f"its {_ALIASES[name]} match sets neither prefix nor path",
-                                         "add prefix: / to match every path"))
+                                         "add prefix: / to match every path", NEITHER))
             if match.path is not None:
                 yield from either_or("route-match-invalid", route, match.path, (*at, "path"), ("exact", "regex"),
                                      f"{_ALIASES[name]} path match", _PATH_HELP)

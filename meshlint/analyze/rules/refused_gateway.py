@@ -12,6 +12,7 @@ from meshlint.analyze.rules.refused import (
     APP_MESH,
     BOTH,
     CONTROLLER,
+    NEITHER,
     either_or,
     judged,
     kind_count,
@@ -61,7 +62,7 @@ def _http_match(route: GatewayRoute, match: Any, at: tuple[str | int, ...], kind
     elif match.prefix is None and match.path is None and match.hostname is None:
         yield from some(refused(MATCH, route, route.spec_pointer(*at),
                                  f"its {kind} match sets none of prefix, path and hostname",
-                                 "add prefix: / to match every path"))
+                                 "add prefix: / to match every path", NEITHER))
     if match.path is not None:
         yield from either_or(MATCH, route, match.path, (*at, "path"), ("exact", "regex"), f"{kind} path match",
                              _PATH_HELP)
