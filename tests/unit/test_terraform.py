@@ -234,6 +234,21 @@ def test_a_module_argument_is_unknown_only_where_an_app_mesh_value_reads_it(tmp_
                                       "time; meshlint does not know it")]
 
 
+def test_a_resource_handed_to_a_module_keeps_the_values_of_the_module_that_declares_it(tmp_path: Path) -> None:
+    # `app_mesh = aws_appmesh_mesh.current` passes the whole resource; its `name = local.name` is the caller's
+    # local, not the called module's own `local.name` (which once gave a mesh named after the node).
+    files = {
+        "main.tf": 'locals {\n  name = "shop"\n}\nresource "aws_appmesh_mesh" "current" {\n  name = local.name\n}\n'
+                   'module "web" {\n  source   = "./modules/node"\n  app_mesh = aws_appmesh_mesh.current\n}\n',
+        "modules/node/main.tf": 'variable "app_mesh" {}\nlocals {\n  name = "web"\n}\n'
+                                + NODE.format(key="n", name="local.name", mesh="var.app_mesh.name", port=8080),
+    }
+    result = _check(_write(tmp_path, files))
+    assert sorted((d.kind, d.mesh, d.name) for d in result.model.declarations) == [
+        ("Mesh", "shop", "shop"), ("VirtualNode", "shop", "web")]
+    assert not [d for d in result.diagnostics if d.rule in ("dangling-reference", "unresolved-value")]
+
+
 def test_id_of_a_mesh_is_its_name_of_anything_else_a_uid(tmp_path: Path) -> None:
     main = ('resource "aws_appmesh_mesh" "m" {\n  name = "shop"\n}\n'
             + NODE.format(key="a", name='"a"', mesh="aws_appmesh_mesh.m.id", port=8080)

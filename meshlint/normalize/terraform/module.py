@@ -12,7 +12,7 @@ https://developer.hashicorp.com/terraform/language/values/variables#variable-def
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshlint.diagnostics import Finding
@@ -51,6 +51,9 @@ class Instance:
     names: Names  # `count` / `each` as this instance sees them
     key: Any = None
     symbolic: bool = False  # stands for instances whose keys are unknown
+    # The module instance that declares it: its arguments read that module's variables and locals, also when
+    # the instance is handed to another module (`app_mesh = aws_appmesh_mesh.current`).
+    owner: ModuleInstance | None = field(default=None, compare=False, repr=False)
 
     @property
     def address(self) -> str:
@@ -119,7 +122,7 @@ class ModuleInstance:
         if name == "id" and kind == f"{APPMESH}mesh":
             name = "name"
         if name in _NAME_ATTRS and value.resource.attribute(name) is not None:
-            return self.instance_attribute(value, name)
+            return (value.owner or self).instance_attribute(value, name)
         if name == "id":
             return Unknown.of(ev.text(node), id_of=value.address)
         text = f"{value.address}.{name}"
@@ -191,7 +194,7 @@ class ModuleInstance:
     def instances(self, resource: Declared) -> list[Instance]:
         key = (resource.block.labels[0], resource.block.labels[1])
         if key not in self._instances:
-            self._instances[key] = self._expand(resource)
+            self._instances[key] = [replace(i, owner=self) for i in self._expand(resource)]
         return self._instances[key]
 
     def _expand(self, resource: Declared) -> list[Instance]:
