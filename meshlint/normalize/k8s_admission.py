@@ -87,6 +87,15 @@ class Candidates:
         return both[0] if len(both) == 1 else None
 
 
+def distinct(objects: Sequence[K8sDoc]) -> list[K8sDoc]:
+    """One definition per Kubernetes object (a Mesh by its name, a namespaced kind by namespace and name): two
+    files that define the same object (versions of one manifest) apply to one object, not two that compete."""
+    seen: dict[tuple[str, ...], K8sDoc] = {}
+    for item in objects:
+        seen.setdefault((item.name,) if item.kind == "Mesh" else (str(item.namespace), item.name), item)
+    return list(seen.values())
+
+
 def mesh_candidates(meshes: Sequence[K8sDoc], labels: dict[str, Any] | None) -> Candidates:
     verdicts = [(m, selects(m.spec.get("namespaceSelector"), labels)) for m in meshes]
     return Candidates([m for m, v in verdicts if v is True], [m for m, v in verdicts if v is None])

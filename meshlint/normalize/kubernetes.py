@@ -238,7 +238,7 @@ class Cluster:
         """spec.meshRef, else the one Mesh whose namespaceSelector selects the namespace, as the controller
         designates it on create (pkg/mesh/membership_designator.go); none or several is a refusal when the
         input decides it, else unknown. A refused object is still checked in the one Mesh given, if so."""
-        meshes = self._of_kind("Mesh")
+        meshes = k8s_admission.distinct(self._of_kind("Mesh"))
         ref = item.spec.get("meshRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             for mesh in meshes:
@@ -266,7 +266,7 @@ class Cluster:
         ref = item.spec.get("virtualGatewayRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             return self._ref_name("VirtualGateway", ref, item)
-        gateways = self._of_kind("VirtualGateway")
+        gateways = k8s_admission.distinct(self._of_kind("VirtualGateway"))
         labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
         found = k8s_admission.gateway_candidates(gateways, labels, item)
         chosen = found.only

@@ -103,3 +103,16 @@ def test_a_written_mesh_ref_is_one_refusal_not_a_crd_error_too(tmp_path: Path) -
     found = _rules(tmp_path, "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}",
                                           NODE.replace("spec:\n", "spec:\n  meshRef: {name: shop}\n")]))
     assert [r for r, _, _ in found if r in ("schema", "read-only-field")] == ["read-only-field"]
+
+
+def test_one_mesh_defined_in_two_files_is_one_mesh_not_two_that_compete(tmp_path: Path) -> None:
+    # Two versions of a manifest (v1.yaml, v2.yaml) both carry the Mesh: kubectl applies them to one object.
+    (tmp_path / "ns.yaml").write_text(NS % "{mesh: shop}")
+    for version in ("v1", "v2"):
+        (tmp_path / f"{version}.yaml").write_text(MESH % "{matchLabels: {mesh: shop}}" + "---\n" + NODE)
+    found = api.check([str(tmp_path)]).diagnostics
+    assert not [d.message for d in found if d.rule == "membership-refused"]
+    several = MESH.replace("name: shop", "name: pay") % "{matchLabels: {mesh: shop}}"
+    (tmp_path / "pay.yaml").write_text(several)
+    refused = [d.message for d in api.check([str(tmp_path)]).diagnostics if d.rule == "membership-refused"]
+    assert refused and all("Meshes pay, shop" in m or "Meshes shop, pay" in m for m in refused)
