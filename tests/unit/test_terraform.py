@@ -342,3 +342,18 @@ def test_generated_mapping_matches_the_provider_schema() -> None:
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_terraform_mapping.py"), "--check",
                            "--schemas", str(schemas)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_whole_spec_written_as_a_dynamic_block_of_unknown_for_each_is_unknown_not_missing(tmp_path: Path) -> None:
+    # A wrapper module (one resource per entry of a variable) writes `dynamic "spec"`: the spec is there,
+    # its content comes from the module's users.
+    main = ('variable "services" {\n  default = [{ name = "web.shop.local", spec = [] }]\n}\n'
+            'resource "aws_appmesh_virtual_service" "this" {\n  count     = length(var.services)\n'
+            '  name      = var.services[count.index].name\n  mesh_name = "shop"\n'
+            '  dynamic "spec" {\n    for_each = var.services[count.index].spec\n    content {}\n  }\n}\n'
+            'variable "given" {}\nresource "aws_appmesh_virtual_router" "r" {\n  name      = "r"\n'
+            '  mesh_name = "shop"\n  dynamic "spec" {\n    for_each = var.given\n    content {}\n  }\n}\n')
+    result = _check(_write(tmp_path, {"main.tf": main}))
+    assert not [d.message for d in result.diagnostics if d.rule == "schema"]
+    partial = [d.message for d in result.diagnostics if "spec is incomplete" in d.message]
+    assert len(partial) == 2, partial

@@ -99,6 +99,8 @@ class _Unit:
         key = "" if instance.key is None else f"[{instance.key!r}]".replace("'", '"')
         converter = Converter(f"{prefix}{instance.address}{key}", declared.file.path, Translation(base))
         obj = converter.resource_object(node, body)
+        if converter.partial:  # a `dynamic "spec"` of unknown for_each: a spec is written, its content unknown
+            obj.setdefault("spec", {})
         raw, notes = read_resource(kind, obj, Origin(self.folder, 0, base))
         if converter.partial:  # declared (its names resolve references), but no rule judges a spec with holes
             spec = join_pointer(base, "spec")
