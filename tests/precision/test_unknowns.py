@@ -186,3 +186,40 @@ def test_a_proxy_of_a_mesh_of_unknown_name_is_said_to_carry_the_placeholder(tmp_
     found = [d for d in result.diagnostics if d.rule == "not-compilable"]
     assert [d.message for d in found] == ["the mesh name of 'colorteller' is unknown offline (${MeshName}): its "
                                          "bootstrap carries that placeholder in cluster names and stats tags"]
+
+
+GATEWAY_OF_ANOTHER_TEMPLATE = """\
+Resources:
+  Gateway:
+    Type: AWS::AppMesh::VirtualGateway
+    Properties:
+      MeshName: !GetAtt Mesh.MeshName
+      VirtualGatewayName: ingress
+      Spec: {Listeners: [{PortMapping: {Port: 9080, Protocol: http}}]}
+  Route:
+    Type: AWS::AppMesh::GatewayRoute
+    Properties:
+      MeshName: shop
+      VirtualGatewayName: ingress
+      GatewayRouteName: web
+      Spec:
+        HttpRoute:
+          Match: {Prefix: /}
+          Action: {Target: {VirtualService: {VirtualServiceName: web.shop.local}}}
+"""
+
+
+def test_a_name_declared_in_a_mesh_of_unknown_name_may_be_what_a_reference_names(tmp_path: Path) -> None:
+    # Copilot merges an addons folder into one stack: `!GetAtt Mesh.MeshName` names the Mesh of another file,
+    # unknown here. Its gateway `ingress` may well be the one the route (mesh shop) belongs to.
+    (tmp_path / "mesh.yaml").write_text("Resources:\n  Mesh:\n    Type: AWS::AppMesh::Mesh\n"
+                                        "    Properties: {MeshName: shop}\n  Web:\n"
+                                        "    Type: AWS::AppMesh::VirtualService\n    Properties: {MeshName: shop, "
+                                        "VirtualServiceName: web.shop.local, Spec: {}}\n")
+    (tmp_path / "gateway.yaml").write_text(GATEWAY_OF_ANOTHER_TEMPLATE)
+    assert "dangling-reference" not in _rules(tmp_path)
+    (tmp_path / "gateway.yaml").write_text(GATEWAY_OF_ANOTHER_TEMPLATE.replace("      VirtualGatewayName: ingress\n"
+                                                                               "      GatewayRouteName",
+                                                                               "      VirtualGatewayName: egress\n"
+                                                                               "      GatewayRouteName"))
+    assert "dangling-reference" in _rules(tmp_path)  # no gateway of that name anywhere: still reported

@@ -70,21 +70,23 @@ def _other_meshes(meshes: dict[tuple[str, str], set[str]], ref: Reference) -> li
     return sorted(m for m in meshes.get((ref.kind, ref.name), ()) if m != ref.mesh and not has_placeholder(m))
 
 
-def _unresolved(ctx: RuleContext) -> Iterator[Reference]:
+def _unresolved(ctx: RuleContext, meshes: dict[tuple[str, str], set[str]]) -> Iterator[Reference]:
     """References to a resource (not a mesh) that is not defined in the referrer's mesh. A name unknown offline
     names nothing certain, and a mesh whose name is unknown may hold resources of other stacks or files: what
-    they name is unknown, not missing (meshlint.unknowns)."""
+    they name is unknown, not missing (meshlint.unknowns). So is a name declared in a mesh whose name is
+    unknown (`MeshName: !GetAtt Mesh.MeshName` of another template): that mesh may be the referrer's."""
     external = ctx.settings.external
     return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh"
             and not has_placeholder(ref.name) and not has_placeholder(ref.mesh) and ref.source.mesh_owner is None
-            and (ref.kind, ref.mesh, ref.name) not in external)
+            and (ref.kind, ref.mesh, ref.name) not in external
+            and not any(has_placeholder(m) for m in meshes.get((ref.kind, ref.name), ())))
 
 
 @rule("dangling-reference")
 def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
     meshes = _meshes_by_name(ctx.model)
     names = _names_by_mesh(ctx.model)
-    for ref in _unresolved(ctx):
+    for ref in _unresolved(ctx, meshes):
         if not _other_meshes(meshes, ref):  # defined in another mesh: cross-mesh-reference reports it
             yield finding("dangling-reference", ref.source, ref.pointer,
                           f"{_referrer(ref)}, which is not defined in mesh {ref.mesh!r}", _help(names, ref))
@@ -107,7 +109,7 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
 @rule("cross-mesh-reference")
 def cross_mesh_reference(ctx: RuleContext) -> Iterator[Finding]:
     meshes = _meshes_by_name(ctx.model)
-    for ref in _unresolved(ctx):
+    for ref in _unresolved(ctx, meshes):
         elsewhere = _other_meshes(meshes, ref)
         if not elsewhere:
             continue
