@@ -160,7 +160,9 @@ def several_meshes(item: K8sDoc, chosen: Sequence[K8sDoc]) -> Finding:
 def no_gateway(item: K8sDoc, several: Sequence[K8sDoc] = ()) -> Finding:
     """virtualgateway/membership_designator.go: not exactly one VirtualGateway selects the gateway route."""
     if several:
-        what = f"VirtualGateways {', '.join(g.name for g in several)} all select it; exactly one may"
+        gateways = ", ".join(g.name if g.namespace == item.namespace else f"{g.name} (namespace {g.namespace})"
+                             for g in several)
+        what = f"VirtualGateways {gateways} all select it; exactly one may"
     else:
         what = "no VirtualGateway selects it (namespaceSelector for its namespace, gatewayRouteSelector for its " \
                "labels)"

@@ -116,3 +116,16 @@ def test_one_mesh_defined_in_two_files_is_one_mesh_not_two_that_compete(tmp_path
     (tmp_path / "pay.yaml").write_text(several)
     refused = [d.message for d in api.check([str(tmp_path)]).diagnostics if d.rule == "membership-refused"]
     assert refused and all("Meshes pay, shop" in m or "Meshes shop, pay" in m for m in refused)
+
+
+def test_gateways_of_one_name_in_several_namespaces_are_told_apart(tmp_path: Path) -> None:
+    gateway = ("apiVersion: appmesh.k8s.aws/v1beta2\nkind: VirtualGateway\nmetadata: {name: ingress, namespace: %s}\n"
+               "spec:\n  namespaceSelector: {matchLabels: {mesh: shop}}\n"
+               "  listeners: [{portMapping: {port: 8088, protocol: http}}]\n")
+    route = ("apiVersion: appmesh.k8s.aws/v1beta2\nkind: GatewayRoute\nmetadata: {name: web, namespace: shop}\n"
+             "spec:\n  httpRoute:\n    match: {prefix: /}\n"
+             "    action: {target: {virtualService: {virtualServiceRef: {name: web}}}}\n")
+    text = "---\n".join([NS % "{mesh: shop}", MESH % "{matchLabels: {mesh: shop}}", gateway % "shop",
+                         gateway % "edge", route])
+    refused = [m for r, m, _ in _rules(tmp_path, text) if r == "membership-refused"]
+    assert any("VirtualGateways ingress, ingress (namespace edge) all select it" in m for m in refused), refused
