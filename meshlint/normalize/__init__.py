@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,7 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
     skipped: list[str] = []
     recognised = False
     templated = _may_hold_placeholders(source.text)
+    placeholders: list[tuple[str, Finding]] = []
     for index, doc in enumerate(source.docs):
         data = doc.data
         detected = appmesh_api.detect(data)
@@ -132,7 +133,7 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             raw, notes = appmesh_api.read_resource(kind, obj, e.Origin(source.display, index, base, form))
             findings.extend(notes)
             if templated:
-                findings.extend(_placeholder_findings(data, e.Origin(source.display, index)))
+                placeholders.extend(_placeholder_findings(data, e.Origin(source.display, index)))
             if raw is not None:
                 raws.append(raw)
             continue
@@ -144,8 +145,8 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             findings.extend(notes)
             recognised = True
         elif cloudformation.is_template(data):
-            for logical_id in sorted(cloudformation.appmesh_resources(data)) if templated else ():
-                findings.extend(_placeholder_findings(data["Resources"][logical_id], origin,
+            for logical_id in cloudformation.appmesh_resources(data) if templated else ():
+                placeholders.extend(_placeholder_findings(data["Resources"][logical_id], origin,
                                                       join_pointer("", "Resources", logical_id)))
             found, notes, table = cloudformation.read_template(data, source.display, index, options.parameters)
             source.translate(index, table)
@@ -158,10 +159,10 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
             if kubernetes.is_appmesh(data) or flagger.is_appmesh_canary(data):
                 recognised = True
                 if templated:
-                    findings.extend(_placeholder_findings(data, origin))
+                    placeholders.extend(_placeholder_findings(data, origin))
         elif appmesh_api.looks_like_fragment(data):
             if templated:
-                findings.extend(_placeholder_findings(data, origin))
+                placeholders.extend(_placeholder_findings(data, origin))
             named = _fragment_name(source, options)
             if named is None:
                 raw, notes = appmesh_api.read_unnamed(data, origin)
@@ -174,6 +175,7 @@ def _read_file(source: SourceFile, verbose: bool, options: InputOptions, cluster
                 raws.append(raw)
         elif not is_blank(data):
             skipped.append(str(index + 1))
+    findings.extend(_once_per_file(placeholders))
     if skipped and not raws and not recognised and (source.input.explicit or verbose):
         findings.append(Finding("ignored-input", "no App Mesh resource in this file", source.display,
                                 help="meshlint reads the App Mesh API shape (meshName + spec), CloudFormation "
@@ -202,13 +204,26 @@ def _may_hold_placeholders(text: str | None) -> bool:
     return text is None or "\\" in text or (("$" in text or "{{" in text) and PLACEHOLDER.search(text) is not None)
 
 
-def _placeholder_findings(data: Any, origin: e.Origin, base: str = "") -> list[Finding]:
+def _placeholder_findings(data: Any, origin: e.Origin, base: str = "") -> list[tuple[str, Finding]]:
+    """(the variable, its finding) for each placeholder left in a value: `$X` and `${X}` are one variable."""
     return [
-        Finding("template-placeholder", f"template placeholder {text} left in a value", origin.path, pointer,
-                origin.doc, help="render the template first, or pass --substitute-env / --env-file FILE to "
-                                 "fill ${VAR}, $VAR and {{ VAR }} placeholders")
+        (text.strip("${}") if text.startswith("$") else text,
+         Finding("template-placeholder", f"template placeholder {text} left in a value", origin.path, pointer,
+                 origin.doc, help="render the template first, or pass --substitute-env / --env-file FILE to "
+                                  "fill ${VAR}, $VAR and {{ VAR }} placeholders"))
         for pointer, text in templates.placeholders(data, base)
     ]
+
+
+def _once_per_file(placeholders: list[tuple[str, Finding]]) -> list[Finding]:
+    """Each variable said once per file, at its first use in document order, with how often it recurs: what is
+    unknown is unknown everywhere, and 30 warnings about one `$PROFILE` hide the one that matters."""
+    first: dict[str, tuple[Finding, int]] = {}
+    for variable, found in placeholders:
+        seen = first.get(variable)
+        first[variable] = (found, 1) if seen is None else (seen[0], seen[1] + 1)
+    return [found if uses == 1 else replace(found, message=f"{found.message} (and {uses - 1} more in this file)")
+            for found, uses in first.values()]
 
 
 def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]]:

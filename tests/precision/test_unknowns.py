@@ -223,3 +223,16 @@ def test_a_name_declared_in_a_mesh_of_unknown_name_may_be_what_a_reference_names
                                                                                "      VirtualGatewayName: egress\n"
                                                                                "      GatewayRouteName"))
     assert "dangling-reference" in _rules(tmp_path)  # no gateway of that name anywhere: still reported
+
+
+def test_a_placeholder_is_said_once_per_file_however_often_it_is_used(tmp_path: Path) -> None:
+    node = "meshName: shop\nvirtualNodeName: {name}\nspec:\n  serviceDiscovery:\n    dns:\n      hostname: {host}\n"
+    (tmp_path / "nodes.yaml").write_text("---\n".join([
+        node.format(name="a", host="a.${DOMAIN}"), node.format(name="b", host="b.$DOMAIN"),
+        node.format(name="c", host="${DOMAIN}"), node.format(name="d", host="d.${ZONE}")]))
+    (tmp_path / "more.yaml").write_text(node.format(name="e", host="e.${DOMAIN}"))
+    said = sorted((d.path, d.line, d.message) for d in check_in(tmp_path).diagnostics
+                  if d.rule == "template-placeholder")
+    assert said == [("more.yaml", 6, "template placeholder ${DOMAIN} left in a value"),
+                    ("nodes.yaml", 6, "template placeholder ${DOMAIN} left in a value (and 2 more in this file)"),
+                    ("nodes.yaml", 27, "template placeholder ${ZONE} left in a value")]
