@@ -104,7 +104,8 @@ class Cluster:
     """Every App Mesh custom resource and Namespace of the input, read together (refs cross files)."""
 
     docs: list[K8sDoc] = field(default_factory=list)
-    namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # a Namespace's labels; None where the input defines it twice with other labels (alternatives: unknown)
+    namespaces: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     tables: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (path, doc, translation)
     kustomized: dict[str, str] = field(default_factory=dict)  # display path -> namespace a kustomization sets
@@ -122,7 +123,8 @@ class Cluster:
         elif kustomize.is_kustomization(data, path):
             self.kustomized.update(kustomize.namespaced_files(path, data))
         elif data.get("kind") == "Namespace" and data.get("apiVersion") == "v1":
-            self.namespaces[item.name] = item.labels()
+            labels = item.labels()
+            self.namespaces[item.name] = labels if self.namespaces.get(item.name, labels) == labels else None
         elif is_appmesh(data):
             if data.get("apiVersion") != VERSION:
                 self.findings.append(Finding(

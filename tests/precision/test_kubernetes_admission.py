@@ -129,3 +129,15 @@ def test_gateways_of_one_name_in_several_namespaces_are_told_apart(tmp_path: Pat
                          gateway % "edge", route])
     refused = [m for r, m, _ in _rules(tmp_path, text) if r == "membership-refused"]
     assert any("VirtualGateways ingress, ingress (namespace edge) all select it" in m for m in refused), refused
+
+
+def test_a_namespace_defined_twice_with_other_labels_has_labels_unknown(tmp_path: Path) -> None:
+    # An Istio variant of the same app labels the namespace its own way; App Mesh's README labels it with
+    # `kubectl label`. Which labels the cluster has is not in the files: no refusal is built on either.
+    (tmp_path / "istio").mkdir()
+    (tmp_path / "istio" / "ns.yaml").write_text(NS % "{istio-injection: enabled}")
+    (tmp_path / "istio" / "ns-off.yaml").write_text(NS % "{istio-injection: disabled}")
+    (tmp_path / "mesh.yaml").write_text("---\n".join([MESH % "{matchLabels: {mesh: shop}}", NODE]))
+    assert "membership-refused" not in {d.rule for d in api.check([str(tmp_path)]).diagnostics}
+    (tmp_path / "istio" / "ns-off.yaml").unlink()  # one definition: its labels are the cluster's
+    assert "membership-refused" in {d.rule for d in api.check([str(tmp_path)]).diagnostics}
