@@ -128,8 +128,12 @@ def overlaps(kind: str, one: Any, other: Any) -> bool:
     if kind == "grpc_route":
         return all(x is None or y is None or x == y for x, y in (
             (one.service_name, other.service_name),
-            (member(one, "method_name"), member(other, "method_name"))))
+            (member(one, "method_name"), member(other, "method_name")))) \
+            and not _fields_exclude(one.metadata, other.metadata)
     if one.method is not None and other.method is not None and one.method != other.method:
+        return False
+    if _fields_exclude(one.headers, other.headers) \
+            or _fields_exclude(member(one, "query_parameters"), member(other, "query_parameters")):
         return False
     a, b = _paths(one), _paths(other)
     if a is None or b is None or "regex" in (a[0], b[0]):
@@ -140,6 +144,41 @@ def overlaps(kind: str, one: Any, other: Any) -> bool:
         return a[1].startswith(b[1]) or b[1].startswith(a[1])
     prefix, exact = (a[1], b[1]) if a[0] == "prefix" else (b[1], a[1])
     return exact.startswith(prefix)
+
+
+def _fields_exclude(ones: Any, others: Any) -> bool:
+    """Whether a header (query parameter, gRPC metadata) that both matches name is matched in ways no one value
+    meets: `color` exact `blue` and exact `green`. A header sent twice reaches the matcher as one value joined
+    by commas, so it still has one start and one end. An inverted match or a placeholder decides nothing."""
+    for a in ones or ():
+        for b in others or ():
+            if a.name.lower() != b.name.lower() or member(a, "invert") or member(b, "invert"):
+                continue
+            one, other = _literal(a.match), _literal(b.match)
+            if one is not None and other is not None and _exclusive(one, other):
+                return True
+    return False
+
+
+def _literal(method: Any) -> tuple[str, str] | None:
+    for way in ("exact", "prefix", "suffix"):
+        value = member(method, way)
+        if isinstance(value, str):
+            return None if has_placeholder(value) else (way, value)
+    return None
+
+
+def _exclusive(one: tuple[str, str], other: tuple[str, str]) -> bool:
+    (way, value), (other_way, other_value) = sorted((one, other))  # exact < prefix < suffix
+    if way == "exact":
+        meets = value == other_value if other_way == "exact" else \
+            value.startswith(other_value) if other_way == "prefix" else value.endswith(other_value)
+        return not meets
+    if way == other_way == "prefix":
+        return not (value.startswith(other_value) or other_value.startswith(value))
+    if way == other_way == "suffix":
+        return not (value.endswith(other_value) or other_value.endswith(value))
+    return False  # a prefix and a suffix: some value has both
 
 
 def _match_pointer(route: Route | GatewayRoute, kind: str) -> str:
