@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from meshlint import __version__
-from meshlint.config import Settings
+from meshlint.config import ANY_MESH, Settings
 from meshlint.diagnostics import Diagnostic, Finding, Severity
 from meshlint.model.entities import MeshModel
 from meshlint.model.graph import MeshGraph
@@ -86,6 +86,8 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
                                settings.excluded if settings.exclude or settings.cli_exclude else None)
         normalized = normalize(sources, verbose=verbose, options=inputs)
         files = sources.by_display()
+        if sources.walked.templates:
+            settings = replace(settings, external=settings.external | _declared_in(sources.walked.templates, inputs))
         analysis = analyze(normalized.model, [*sources.findings, *normalized.findings], files, settings)
     checked = CheckResult(analysis.diagnostics, normalized.model, analysis.graph, normalized.files,
                           normalized.resources, dict(files))
@@ -97,6 +99,17 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
             found = compile_findings(ValidatedMesh(checked.model, checked.graph), compile_options(settings))
         checked = _with_build_findings(checked, found, settings)
     return checked
+
+
+def _declared_in(templates: Sequence[str], inputs: InputOptions) -> frozenset[tuple[str, str, str]]:
+    """What the template files a folder walk left out declare, as `external:` entries of any mesh: they are not
+    checked (their placeholders are filled at deploy time), but a name one of them defines is not missing."""
+    from meshlint.load.sources import load_sources
+    from meshlint.model.graph import has_placeholder
+    from meshlint.normalize import normalize
+
+    model = normalize(load_sources(templates, (), inputs.substitutions), options=inputs).model
+    return frozenset((d.kind, ANY_MESH, d.name) for d in model.declarations if not has_placeholder(d.name))
 
 
 def _with_build_findings(checked: CheckResult, findings: Sequence[Finding], settings: Settings) -> CheckResult:

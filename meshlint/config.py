@@ -72,6 +72,9 @@ _PAIRS = {  # repeatable options: the KEY=VALUE form and an example
 ALWAYS_SELECTED = frozenset({"parse-error", "schema"})
 
 
+ANY_MESH = "\x00any"  # in `external`: a mesh no App Mesh name can be
+
+
 @dataclass(frozen=True)
 class Settings:
     severities: Mapping[str, Severity | None] = field(default_factory=dict)  # None: rule switched off
@@ -85,7 +88,8 @@ class Settings:
     exclude: tuple[str, ...] = ()  # gitignore-style globs, relative to the config folder: left out of walks
     cli_exclude: tuple[str, ...] = ()  # the same from --exclude, relative to the current folder
     fragments: tuple[tuple[str, str], ...] = ()  # (glob relative to the config folder, "Kind:MESH/{stem}")
-    external: frozenset[tuple[str, str, str]] = frozenset()  # (kind, mesh, name) defined outside the input
+    # (kind, mesh, name) defined outside the input; the mesh ANY_MESH: defined in some mesh (a template file)
+    external: frozenset[tuple[str, str, str]] = frozenset()
 
     def excluded(self, path: str) -> bool:
         """Whether a walk leaves out `path` (a display path, relative to the current folder)."""

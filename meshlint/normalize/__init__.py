@@ -93,7 +93,8 @@ def _left_out(sources: Sources) -> Iterator[Finding]:
         yield Finding("ignored-input", f"{len(templates)} template file{'s' if len(templates) > 1 else ''} not read "
                       f"in the folder walk: {shown}", templates[0], position=Position(1, 1),
                       help="name a template file to check it as it is (meshlint check x.yaml.template), or render "
-                           "it first (envsubst < x.yaml.template | meshlint check -)")
+                           "it first (envsubst < x.yaml.template | meshlint check -); names it declares count as "
+                           "defined")
 
 
 def _nothing_checked(sources: Sources, ignored: int) -> Finding:

@@ -236,3 +236,19 @@ def test_a_placeholder_is_said_once_per_file_however_often_it_is_used(tmp_path: 
     assert said == [("more.yaml", 6, "template placeholder ${DOMAIN} left in a value"),
                     ("nodes.yaml", 6, "template placeholder ${DOMAIN} left in a value (and 2 more in this file)"),
                     ("nodes.yaml", 27, "template placeholder ${ZONE} left in a value")]
+
+
+def test_a_name_declared_in_a_template_file_left_out_of_the_walk_is_not_missing(tmp_path: Path) -> None:
+    # A deploy script fills manifests/templates/router.yml.template with envsubst; the service names the
+    # router it declares. The walk does not check the template, but what it declares exists.
+    service = ("meshName: shop\nvirtualServiceName: web.shop.local\n"
+               "spec: {provider: {virtualRouter: {virtualRouterName: web-router}}}\n")
+    router = ("meshName: shop\nvirtualRouterName: web-router\n"
+              "spec: {listeners: [{portMapping: {port: ${PORT}, protocol: http}}]}\n")
+    (tmp_path / "mesh.yaml").write_text("meshName: shop\nspec: {}\n---\n" + service)
+    assert "dangling-reference" in _rules(tmp_path)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "router.yml.template").write_text(router)
+    assert "dangling-reference" not in _rules(tmp_path)
+    (tmp_path / "templates" / "router.yml.template").write_text(router.replace("web-router", "api-router"))
+    assert "dangling-reference" in _rules(tmp_path)

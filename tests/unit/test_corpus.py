@@ -112,7 +112,10 @@ def test_at_least_95_percent_of_the_manifest_resources_are_in_the_model() -> Non
 KNOWN_RULES = {
     "cloudformation-templates/AppMesh-Router-B-config-change.json": {"schema"},  # weight 0: no rule yet
     "manifests/templates/virtualrouter-canary.yml.template": {"template-placeholder"},
-    "manifests/virtualservice.yml": {"dangling-reference"},
+    # Its router is declared only in templates/virtualrouter.yml.template, which the repository's pipeline.sh
+    # renders and applies: the walk says it left the template out, and the reference resolves to what the
+    # template declares (not a dangling reference).
+    "manifests/virtualservice.yml": {"ignored-input"},
     "config/samples/appmesh_v1beta2_gatewayroute.yaml": {"schema"},
     "config/samples/appmesh_v1beta2_mesh.yaml": {"schema"},
     "config/samples/appmesh_v1beta2_virtualgateway.yaml": {"schema"},

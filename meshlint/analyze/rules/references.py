@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from meshlint.analyze.context import RuleContext, finding, rule
+from meshlint.config import ANY_MESH
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import Declaration, MeshModel, is_new_version
 from meshlint.model.graph import Reference, has_placeholder
@@ -78,7 +79,7 @@ def _unresolved(ctx: RuleContext, meshes: dict[tuple[str, str], set[str]]) -> It
     external = ctx.settings.external
     return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh"
             and not has_placeholder(ref.name) and not has_placeholder(ref.mesh) and ref.source.mesh_owner is None
-            and (ref.kind, ref.mesh, ref.name) not in external
+            and (ref.kind, ref.mesh, ref.name) not in external and (ref.kind, ANY_MESH, ref.name) not in external
             and not any(has_placeholder(m) for m in meshes.get((ref.kind, ref.name), ())))
 
 
