@@ -529,7 +529,7 @@ def _json_only(text: str) -> ParsedDoc | None:
     """JSON that YAML cannot read (surrogate-pair escapes): keep the data, positions fall back to 1:1."""
     try:
         return ParsedDoc(json.loads(text, parse_int=_json_int), Position(1, 1), SourceMap())
-    except (ValueError, RecursionError):  # _BadScalar included: the YAML error is then reported
+    except (ValueError, RecursionError, _BadScalar):  # the YAML error is then reported
         return None
 
 

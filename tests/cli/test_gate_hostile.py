@@ -102,6 +102,19 @@ def test_dev_zero_and_a_fifo_are_never_read_as_options_files(tmp_path: Path, opt
                  f"pipe: cannot read {what}: a named pipe (FIFO), not a regular file")
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    ("--config", "big: cannot read config: 300.0 MiB, over the 4.0 MiB limit"),
+    ("--baseline", "big: cannot read baseline: 300.0 MiB, over the 64.0 MiB limit"),
+    ("--env-file", "big: cannot read env file: 300.0 MiB, over the 64.0 MiB limit"),
+])
+def test_options_files_are_bounded_before_a_byte_is_read(tmp_path: Path, option: str, message: str) -> None:
+    """A 300 MiB file (sparse: it costs no disk) is refused by its size, not read into memory first."""
+    write(tmp_path, {"m.yaml": MESH})
+    with open(tmp_path / "big", "wb") as big:
+        big.truncate(300 * 1024 * 1024)
+    _usage_error(run("check", "m.yaml", option, "big", cwd=tmp_path), message)
+
+
 @pytest.mark.parametrize(("pyproject", "message"), [
     ("[tool]\nmeshlint = 5\n", "[tool.meshlint]: config must be a mapping"),
     ("[tool]\nmeshlint = 'x'\n", "[tool.meshlint]: config must be a mapping"),
@@ -163,3 +176,20 @@ def test_switching_parse_error_off_is_said_on_every_run(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "meshlint: note: parse-error is switched off (ignore or off): input it would report passes without a " \
            "word" in proc.stderr
+
+
+@pytest.mark.parametrize(("config", "args"), [(None, ["--ignore", "schema"]), ("rules: {schema: off}\n", [])],
+                         ids=["ignore", "config-off"])
+def test_switching_schema_off_is_said_on_every_run(tmp_path: Path, config: str | None, args: list[str]) -> None:
+    write(tmp_path, {"m.yaml": "meshName: shop\nspec: {bogus: 1}\n", **({".meshlint.yaml": config} if config else {})})
+    proc = run("check", "m.yaml", *args, cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "meshlint: note: schema is switched off (ignore or off): input it "
+                                                 "would report passes without a word\n")
+
+
+def test_select_never_selects_schema_away(tmp_path: Path) -> None:
+    write(tmp_path, {"m.yaml": "meshName: shop\nspec: {bogus: 1}\n"})
+    proc = run("check", "m.yaml", "--select", "weights-sum", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert [d["rule"] for d in json.loads(proc.stdout)["diagnostics"]] == ["schema"]
+    assert proc.stderr == ""
