@@ -102,7 +102,7 @@ class _Template:
         props = body.get("Properties")
         props = props if isinstance(props, dict) else {}
         out = shape.Translation(translated_base(index))
-        obj = shape.convert(props, shape.kind_schema(kind), join_pointer(where, "Properties"), (), out,
+        obj = shape.convert(props, shape.kind_schema(kind), join_pointer(where, "Properties"), out.base, out,
                             self.resolve, coerce=True)
         out.note(where)
         self.table.update(out.table)

@@ -67,21 +67,23 @@ def member(node: Any, key: str) -> tuple[str, Any]:
     return (key[:1].lower() + key[1:]) if key else key, None
 
 
-def convert(value: Any, node: Any, original: str, tokens: tuple[str | int, ...], out: Translation,
+def convert(value: Any, node: Any, original: str, translated: str, out: Translation,
             resolve: Resolver, *, coerce: bool = False) -> Any:
     """A copy of `value` with keys in the API's spelling, intrinsics resolved by `resolve`, every node noted
-    in `out`. Returns `resolve`'s `DROP` sentinel unchanged for the caller to drop. `coerce`: scalars given
-    as strings become the integer or boolean the schema wants, as CloudFormation converts them."""
+    in `out` (`translated`: the copy's pointer, under `out.base`, extended a token per level rather than
+    joined again from the base at every node). Returns `resolve`'s `DROP` sentinel unchanged for the caller
+    to drop. `coerce`: scalars given as strings become the integer or boolean the schema wants, as
+    CloudFormation converts them."""
     value = resolve(value, original)
-    out.note(original, *tokens)
+    out.table[translated] = original
     if coerce and isinstance(value, str) and isinstance(node, dict):
         return _coerced(value, node.get("type"))
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
             name, sub = member(node, key)
-            converted = convert(item, sub, join_pointer(original, key), (*tokens, name), out, resolve,
-                                coerce=coerce)
+            converted = convert(item, sub, join_pointer(original, key), join_pointer(translated, name), out,
+                                resolve, coerce=coerce)
             if converted is not DROP:
                 result[name] = converted
         return result
@@ -89,8 +91,8 @@ def convert(value: Any, node: Any, original: str, tokens: tuple[str | int, ...],
         items = node.get("items") if isinstance(node, dict) else None
         kept: list[Any] = []
         for index, item in enumerate(value):
-            converted = convert(item, items, join_pointer(original, index), (*tokens, len(kept)), out, resolve,
-                                coerce=coerce)
+            converted = convert(item, items, join_pointer(original, index), f"{translated}/{len(kept)}", out,
+                                resolve, coerce=coerce)
             if converted is not DROP:
                 kept.append(converted)
         return kept
