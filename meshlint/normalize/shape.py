@@ -60,11 +60,26 @@ def member(node: Any, key: str) -> tuple[str, Any]:
     props = node.get("properties", {}) if isinstance(node, dict) else {}
     if key in props:
         return key, props[key]
-    folded = key.lower()
-    for name, sub in props.items():
-        if name.lower() == folded:
-            return name, sub
+    found = _folded(props).get(key.lower()) if props else None
+    if found is not None:
+        return found
     return (key[:1].lower() + key[1:]) if key else key, None
+
+
+# id of a schema's `properties` -> (that mapping, kept alive so that its id is not reused; its members by
+# lowered name). Schemas are made once (kind_schema), so this holds one entry per object schema, and a
+# CloudFormation key (always PascalCase) is found without lowering every member name for every value.
+_FOLDED: dict[int, tuple[dict[str, Any], dict[str, tuple[str, Any]]]] = {}
+
+
+def _folded(props: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    entry = _FOLDED.get(id(props))
+    if entry is None:
+        index: dict[str, tuple[str, Any]] = {}
+        for name, sub in props.items():
+            index.setdefault(name.lower(), (name, sub))  # the first of names equal but for case, as before
+        entry = _FOLDED[id(props)] = (props, index)
+    return entry[1]
 
 
 def convert(value: Any, node: Any, original: str, translated: str, out: Translation,
