@@ -83,14 +83,14 @@ class _Template:
     _attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     _conditions: dict[str, bool | None] = field(default_factory=dict)
 
-    @property
-    def resources(self) -> dict[str, Any]:
-        found: dict[str, Any] = self.data.get("Resources") or {}
-        return found
+    # the template's resources, and its App Mesh ones by logical id: read once per template, not at every
+    # Ref or GetAtt that looks one up (that was a scan of the whole template per value, quadratic in its size)
+    resources: dict[str, Any] = field(init=False)
+    appmesh: dict[str, dict[str, Any]] = field(init=False)
 
-    @property
-    def appmesh(self) -> dict[str, dict[str, Any]]:
-        return {k: self.resources[k] for k in appmesh_resources(self.data)}
+    def __post_init__(self) -> None:
+        self.resources = self.data.get("Resources") or {}
+        self.appmesh = {k: self.resources[k] for k in appmesh_resources(self.data)}
 
     def resource(self, logical_id: str, body: dict[str, Any], index: int
                  ) -> tuple[RawResource | None, list[Finding]]:
@@ -102,7 +102,7 @@ class _Template:
         props = body.get("Properties")
         props = props if isinstance(props, dict) else {}
         out = shape.Translation(translated_base(index))
-        obj = shape.convert(props, shape.kind_schema(kind), join_pointer(where, "Properties"), (), out,
+        obj = shape.convert(props, shape.kind_schema(kind), join_pointer(where, "Properties"), out.base, out,
                             self.resolve, coerce=True)
         out.note(where)
         self.table.update(out.table)

@@ -182,7 +182,8 @@ class Cluster:
         if kind == "Mesh" and isinstance(spec.get("serviceDiscovery"), dict) and renamed:
             spec["serviceDiscovery"] = k8s_admission.as_deployed(spec["serviceDiscovery"])
         spec_schema = shape.kind_schema(kind).get("properties", {}).get("spec")
-        converted = shape.convert(spec, spec_schema, spec_at, ("spec",), out, self._resolver(item))
+        converted = shape.convert(spec, spec_schema, spec_at, join_pointer(out.base, "spec"), out,
+                                  self._resolver(item))
         for k8s_key, api_key in renamed.items():
             out.repoint(join_pointer(spec_at, api_key), join_pointer(spec_at, k8s_key))
         for key, at in original.items():

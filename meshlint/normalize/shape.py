@@ -60,28 +60,45 @@ def member(node: Any, key: str) -> tuple[str, Any]:
     props = node.get("properties", {}) if isinstance(node, dict) else {}
     if key in props:
         return key, props[key]
-    folded = key.lower()
-    for name, sub in props.items():
-        if name.lower() == folded:
-            return name, sub
+    found = _folded(props).get(key.lower()) if props else None
+    if found is not None:
+        return found
     return (key[:1].lower() + key[1:]) if key else key, None
 
 
-def convert(value: Any, node: Any, original: str, tokens: tuple[str | int, ...], out: Translation,
+# id of a schema's `properties` -> (that mapping, kept alive so that its id is not reused; its members by
+# lowered name). Schemas are made once (kind_schema), so this holds one entry per object schema, and a
+# CloudFormation key (always PascalCase) is found without lowering every member name for every value.
+_FOLDED: dict[int, tuple[dict[str, Any], dict[str, tuple[str, Any]]]] = {}
+
+
+def _folded(props: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    entry = _FOLDED.get(id(props))
+    if entry is None:
+        index: dict[str, tuple[str, Any]] = {}
+        for name, sub in props.items():
+            index.setdefault(name.lower(), (name, sub))  # the first of names equal but for case, as before
+        entry = _FOLDED[id(props)] = (props, index)
+    return entry[1]
+
+
+def convert(value: Any, node: Any, original: str, translated: str, out: Translation,
             resolve: Resolver, *, coerce: bool = False) -> Any:
     """A copy of `value` with keys in the API's spelling, intrinsics resolved by `resolve`, every node noted
-    in `out`. Returns `resolve`'s `DROP` sentinel unchanged for the caller to drop. `coerce`: scalars given
-    as strings become the integer or boolean the schema wants, as CloudFormation converts them."""
+    in `out` (`translated`: the copy's pointer, under `out.base`, extended a token per level rather than
+    joined again from the base at every node). Returns `resolve`'s `DROP` sentinel unchanged for the caller
+    to drop. `coerce`: scalars given as strings become the integer or boolean the schema wants, as
+    CloudFormation converts them."""
     value = resolve(value, original)
-    out.note(original, *tokens)
+    out.table[translated] = original
     if coerce and isinstance(value, str) and isinstance(node, dict):
         return _coerced(value, node.get("type"))
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
             name, sub = member(node, key)
-            converted = convert(item, sub, join_pointer(original, key), (*tokens, name), out, resolve,
-                                coerce=coerce)
+            converted = convert(item, sub, join_pointer(original, key), join_pointer(translated, name), out,
+                                resolve, coerce=coerce)
             if converted is not DROP:
                 result[name] = converted
         return result
@@ -89,8 +106,8 @@ def convert(value: Any, node: Any, original: str, tokens: tuple[str | int, ...],
         items = node.get("items") if isinstance(node, dict) else None
         kept: list[Any] = []
         for index, item in enumerate(value):
-            converted = convert(item, items, join_pointer(original, index), (*tokens, len(kept)), out, resolve,
-                                coerce=coerce)
+            converted = convert(item, items, join_pointer(original, index), f"{translated}/{len(kept)}", out,
+                                resolve, coerce=coerce)
             if converted is not DROP:
                 kept.append(converted)
         return kept
