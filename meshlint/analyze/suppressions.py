@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -123,12 +123,18 @@ def scan(files: Mapping[str, SourceFile]) -> list[Suppression]:
             found.extend(_hcl_comments(path, lines, hcl))
         elif comments:
             found.extend(_comments(path, source.text, lines, starts, ends))
-        found.extend(_placed(path, source, i, entry, ends[i]) for i, entry in entries)
+        resource_lines: dict[int, list[int]] = {}  # per document, made once: not once per entry
+        for i, entry in entries:
+            keys = resource_lines.get(i)
+            if keys is None and entry.scope:
+                keys = resource_lines[i] = _resource_key_lines(source, i)
+            found.append(_placed(path, source, i, entry, ends[i], keys or []))
     return found
 
 
 def _comments(path: str, text: str, lines: list[str], starts: list[int], ends: list[int]) -> Iterable[Suppression]:
     data: _Data | None = None  # where the scalars are, found once a candidate needs it
+    following: list[int] = []  # _next_content_lines, made once a comment alone on its line needs it
     doc_end: dict[int, int] = {}
     for start, end in zip(starts, ends, strict=True):
         doc_end.setdefault(start, end)
@@ -144,8 +150,10 @@ def _comments(path: str, text: str, lines: list[str], starts: list[int], ends: l
         entry = parse_entry(match["body"]) if match is not None else None
         if match is None or entry is None:
             continue
-        before = line[: match.start()].strip()
-        target = number if before not in ("", "---") else _next_content_line(lines, number)
+        target = number
+        if line[: match.start()].strip() in ("", "---"):  # alone on its line: it covers the next line of data
+            following = following or _next_content_lines(lines)
+            target = following[number] or number
         first, last = target, doc_end.get(target, target)  # the first key of a resource: the whole document
         yield Suppression(path, Position(number, match.start() + 1), first, last, *entry)
 
@@ -177,6 +185,7 @@ def _hcl_comments(path: str, lines: list[str], document: HclDocument) -> Iterabl
     """Terraform (`#` or `//` comments): on a line it covers that line; on the line of a block's header, or
     alone on the line(s) right above it, it covers the whole block (`resource "aws_appmesh_route" ...`)."""
     spans: dict[int, int] = {}
+    following: list[int] = []  # _next_content_lines, made once a comment alone on its line needs it
     if not any("meshlint:" in line for line in lines):
         return
     stack = list(document.body.blocks)
@@ -189,30 +198,40 @@ def _hcl_comments(path: str, lines: list[str], document: HclDocument) -> Iterabl
         entry = parse_entry(match["body"]) if match is not None else None
         if match is None or entry is None:
             continue
-        alone = line[: match.start()].strip() == ""
-        target = _next_content_line(lines, number, ("#", "//")) if alone else number
+        target = number
+        if line[: match.start()].strip() == "":  # alone on its line: it covers the next line of data
+            following = following or _next_content_lines(lines, ("#", "//"))
+            target = following[number] or number
         column = match.start() + len(line[match.start():]) - len(line[match.start():].lstrip()) + 1
         yield Suppression(path, Position(number, column), target, spans.get(target, target), *entry)
 
 
-def _next_content_line(lines: list[str], number: int, comments: tuple[str, ...] = ("#",)) -> int:
-    """A comment alone on its line covers the next line holding data (comments, blanks and `---` skipped)."""
-    for later in range(number, len(lines)):
-        text = lines[later].strip()
-        if text and not text.startswith(comments) and text != "---":
-            return later + 1
-    return number
+def _next_content_lines(lines: list[str], comments: tuple[str, ...] = ("#",)) -> list[int]:
+    """A comment alone on its line covers the next line holding data (comments, blanks and `---` skipped):
+    entry `n` is the number of the first such line after line `n` (0: none). One backward pass, so a run of
+    comment lines is not walked again for each of them."""
+    following = [0] * (len(lines) + 1)
+    for index in range(len(lines) - 1, -1, -1):
+        text = lines[index].strip()
+        data = text and not text.startswith(comments) and text != "---"
+        following[index] = index + 1 if data else following[index + 1]
+    return following
 
 
-def _placed(path: str, source: SourceFile, doc: int, entry: DocumentSuppression, doc_end: int) -> Suppression:
+def _resource_key_lines(source: SourceFile, doc: int) -> list[int]:
+    """Sorted lines of the keys under a CloudFormation document's `Resources:`."""
+    resources = source.docs[doc].data.get("Resources", {})
+    return sorted(source.span(doc, join_pointer("/Resources", str(key)), at_key=True).line for key in resources)
+
+
+def _placed(path: str, source: SourceFile, doc: int, entry: DocumentSuppression, doc_end: int,
+            resource_lines: list[int]) -> Suppression:
     at = source.span(doc, entry.at)
     first, last = source.docs[doc].start.line, doc_end
     if entry.scope:  # a CloudFormation resource: from its key to the next resource's key
         first = source.span(doc, entry.scope, at_key=True).line
-        data = source.docs[doc].data.get("Resources", {})
-        later = [line for key in data if (line := source.span(doc, join_pointer("/Resources", str(key)),
-                                                              at_key=True).line) > first]
-        last = min(later) - 1 if later else doc_end
+        later = bisect_right(resource_lines, first)
+        last = resource_lines[later] - 1 if later < len(resource_lines) else doc_end
     return Suppression(path, at, first, last, entry.rules, entry.reason)
 
 
@@ -220,18 +239,60 @@ def apply(diagnostics: Sequence[Diagnostic], found: Sequence[Suppression],
           ran: set[str]) -> tuple[list[Diagnostic], list[Finding]]:
     """Drop the suppressed diagnostics. Returns the rest, plus findings about the suppressions themselves:
     no reason given, an unknown rule, or a rule that ran and reported nothing there."""
-    used: set[tuple[int, str]] = set()
-    kept: list[Diagnostic] = []
-    by_path: dict[str, list[tuple[int, Suppression]]] = {}
-    for index, sup in enumerate(found):
-        by_path.setdefault(sup.path, []).append((index, sup))
+    ranges = _ranges_by_rule(found)
+    lines: dict[tuple[str, str], list[int]] = {}  # lines of the diagnostics that a group of ranges may hide
     for d in diagnostics:
-        hits = [(i, s) for i, s in by_path.get(d.path, ()) if s.first <= d.line <= s.last
-                and d.rule != catalogue.INTERNAL_ERROR and any(_slug(r) == d.rule for r in s.rules)]
-        used.update((i, d.rule) for i, _ in hits)
-        if not hits:
-            kept.append(d)
+        key = (d.path, d.rule)
+        if key in ranges and d.rule != catalogue.INTERNAL_ERROR:
+            lines.setdefault(key, []).append(d.line)
+    covers = {key: _Cover(ranges[key]) for key in lines}
+    kept = [d for d in diagnostics if not ((cover := covers.get((d.path, d.rule))) and cover.holds(d.line))]
+    used = {(index, rule) for (path, rule), group in lines.items()
+            for index in _ranges_holding(ranges[(path, rule)], sorted(group))}
     return kept, list(_problems(found, used, ran))
+
+
+def _ranges_by_rule(found: Sequence[Suppression]) -> dict[tuple[str, str], list[tuple[int, int, int]]]:
+    """(path, rule slug) -> the (first, last, index in `found`) of each suppression of that rule there."""
+    slugs: dict[str, str | None] = {}  # names are few, suppressions many: a code's lookup walks the catalogue
+    ranges: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    for index, sup in enumerate(found):
+        for name in sup.rules:
+            if name not in slugs:
+                slugs[name] = _slug(name)
+        for slug in {slug for name in sup.rules if (slug := slugs[name]) is not None}:
+            ranges.setdefault((sup.path, slug), []).append((sup.first, sup.last, index))
+    return ranges
+
+
+class _Cover:
+    """The lines that some range of a group covers, merged into disjoint runs: a line is looked up with one
+    bisection however many ranges nest or overlap there."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int, int]]) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        for first, last, _ in sorted(ranges):
+            if first > last:
+                continue  # covers no line
+            if self._ends and first <= self._ends[-1]:
+                self._ends[-1] = max(self._ends[-1], last)
+            else:
+                self._starts.append(first)
+                self._ends.append(last)
+
+    def holds(self, line: int) -> bool:
+        run = bisect_right(self._starts, line) - 1
+        return run >= 0 and line <= self._ends[run]
+
+
+def _ranges_holding(ranges: Iterable[tuple[int, int, int]], lines: list[int]) -> Iterable[int]:
+    """Index of each range that holds at least one of the sorted `lines`: every one counts as used, not
+    only the first, so a nested suppression is not reported as matching nothing."""
+    for first, last, index in ranges:
+        at = bisect_left(lines, first)
+        if at < len(lines) and lines[at] <= last:
+            yield index
 
 
 def _slug(name: str) -> str | None:
