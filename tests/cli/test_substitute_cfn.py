@@ -10,37 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-TEMPLATE = """AWSTemplateFormatVersion: "2010-09-09"
-Parameters:
-  Domain: {Type: String, Default: example.com}
-Resources:
-  Mesh:
-    Type: AWS::AppMesh::Mesh
-    Properties: {MeshName: ${MESH}}
-  Api:
-    Type: AWS::AppMesh::VirtualNode
-    Properties:
-      MeshName: shop
-      VirtualNodeName: api
-      Spec:
-        Listeners: [{PortMapping: {Port: 8080, Protocol: http}}]
-        ServiceDiscovery: {DNS: {Hostname: !Sub "api.${Domain}"}}
-  ApiService:
+from tests.unit.test_substitute import TEMPLATE as UNIT_TEMPLATE
+
+# The unit tests' template, with the service web calls by the name Fn::Sub makes of the Domain parameter.
+TEMPLATE = UNIT_TEMPLATE.replace("  Web:\n", """  ApiService:
     Type: AWS::AppMesh::VirtualService
     Properties:
       MeshName: shop
       VirtualServiceName: !Sub "api.${Domain}"
       Spec: {Provider: {VirtualNode: {VirtualNodeName: api}}}
   Web:
-    Type: AWS::AppMesh::VirtualNode
-    Properties:
-      MeshName: shop
-      VirtualNodeName: web
-      Spec:
-        Listeners: [{PortMapping: {Port: 8080, Protocol: http}}]
-        ServiceDiscovery: {DNS: {Hostname: {"Fn::Sub": ["web.${Zone}", {Zone: !Ref Domain}]}}}
-        Backends: [{VirtualService: {VirtualServiceName: api.example.com}}]
-"""
+""") + "        Backends: [{VirtualService: {VirtualServiceName: api.example.com}}]\n"
 HOSTILE = "evil.example"
 QUIET = ("--entry-point", "web", "--ignore", "missing-tls")
 
