@@ -334,7 +334,7 @@ def test_names_that_double_at_every_step_are_bounded(tmp_path: Path) -> None:
 def test_a_lone_surrogate_in_a_json_string_is_reported_in_every_format(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text('{"meshName": "m\\ud800", "virtualNodeName": "n\\udfff", "spec": {}}\n')
     result = check_in(tmp_path)
-    assert [d.rule for d in result.diagnostics] == ["dangling-reference", "unreachable-node"]
+    assert [d.rule for d in result.diagnostics] == ["mesh-not-defined", "unreachable-node"]
     for fmt in Format:
         rendered = report.render(result, fmt).encode("utf-8", "backslashreplace").decode("utf-8")
         assert "\\ud800" in rendered

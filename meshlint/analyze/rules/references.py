@@ -1,4 +1,4 @@
-"""Identity and references: duplicate-resource, dangling-reference, cross-mesh-reference."""
+"""Identity and references: duplicate-resource, dangling-reference, mesh-not-defined, cross-mesh-reference."""
 
 from __future__ import annotations
 
@@ -91,6 +91,12 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
         if not _other_meshes(meshes, ref):  # defined in another mesh: cross-mesh-reference reports it
             yield finding("dangling-reference", ref.source, ref.pointer,
                           f"{_referrer(ref)}, which is not defined in mesh {ref.mesh!r}", _help(names, ref))
+
+
+@rule("mesh-not-defined")
+def mesh_not_defined(ctx: RuleContext) -> Iterator[Finding]:
+    """A mesh the resources name but the input does not define: often made by `aws appmesh create-mesh` or
+    another stack, so a gap in what was checked, said once per mesh, rather than a broken reference."""
     missing_meshes: dict[str, list[Reference]] = defaultdict(list)
     for ref in ctx.graph.references:
         if ref.role == "mesh" and not ref.resolved and not has_placeholder(ref.name) \
@@ -100,10 +106,12 @@ def dangling_reference(ctx: RuleContext) -> Iterator[Finding]:
         first = min(refs, key=lambda r: (r.source.origin.path, r.source.origin.doc))
         others = f" (and {len(refs) - 1} more resources)" if len(refs) > 1 else ""
         yield finding(
-            "dangling-reference", first.source, first.pointer,
-            f"mesh {mesh!r} is not defined; {kind_word(first.source.kind)} {first.source.qualified_name!r} "
-            f"belongs to it{others}",
-            f"add a Mesh resource (meshName: {mesh}) to the checked files, or check the spelling",
+            "mesh-not-defined", first.source, first.pointer,
+            f"mesh {mesh!r} is not defined in the checked files; {kind_word(first.source.kind)} "
+            f"{first.source.qualified_name!r} belongs to it{others}, checked and built with App Mesh's defaults "
+            "for a mesh (egress DROP_ALL)",
+            f"add its Mesh resource (meshName: {mesh}) to the checked files, or declare it in the config "
+            f"(external: [Mesh:{mesh}]) if another stack or a create-mesh command makes it; check the spelling",
         )
 
 
