@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from meshlint import __version__
 from meshlint.config import ANY_MESH, Settings
 from meshlint.diagnostics import Diagnostic, Finding, Severity
-from meshlint.model.entities import MeshModel
+from meshlint.model.entities import MeshModel, Resource
 from meshlint.model.graph import MeshGraph
 
 if TYPE_CHECKING:
@@ -88,8 +88,12 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
         files = sources.by_display()
         if sources.walked.templates:
             settings = replace(settings, external=settings.external | _declared_in(sources.walked.templates, inputs))
-        analysis = analyze(normalized.model, [*sources.findings, *normalized.findings], files, settings)
-    checked = CheckResult(analysis.diagnostics, normalized.model, analysis.graph, normalized.files,
+        found = [*sources.findings, *normalized.findings]
+        analysis = analyze(normalized.model, found, files, settings)
+        diagnostics = analysis.diagnostics
+        if normalized.model.versions:
+            diagnostics = _with_versions(diagnostics, normalized.model, found, files, settings)
+    checked = CheckResult(diagnostics, normalized.model, analysis.graph, normalized.files,
                           normalized.resources, dict(files))
     if compile and not checked.failed(Severity.ERROR):
         from meshlint.compile import ValidatedMesh
@@ -99,6 +103,31 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
             found = compile_findings(ValidatedMesh(checked.model, checked.graph), compile_options(settings))
         checked = _with_build_findings(checked, found, settings)
     return checked
+
+
+_MAX_VERSION_FILES = 200  # files holding other versions judged one by one (each is one more analysis)
+
+
+def _with_versions(diagnostics: list[Diagnostic], model: MeshModel, found: Sequence[Finding],
+                   files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
+    """Judge each file that holds other versions of resources (a canary step's update input, a Kubernetes
+    object applied again) as the mesh would be after it: its resources in place of the versions in the model,
+    the rest as it is. Its diagnostics replace what the run over the model said about that file."""
+    from meshlint.analyze.engine import analyze
+
+    by_path: dict[str, list[tuple[str, Any, Resource]]] = {}
+    for version in model.versions:
+        by_path.setdefault(version[2].origin.path, []).append(version)
+    judged = sorted(by_path)[:_MAX_VERSION_FILES]
+    out = [d for d in diagnostics if d.path not in judged]
+    for path in judged:
+        tables: dict[str, dict[Any, Resource]] = {}
+        for table, key, resource in by_path[path]:
+            tables.setdefault(table, dict(getattr(model, table)))[key] = resource
+        after = replace(model, versions=(), **tables)  # type: ignore[arg-type]
+        out.extend(d for d in analyze(after, [f for f in found if f.path == path], files, settings).diagnostics
+                   if d.path == path)
+    return sorted(set(out), key=lambda d: d.sort_key)
 
 
 def _declared_in(templates: Sequence[str], inputs: InputOptions) -> frozenset[tuple[str, str, str]]:

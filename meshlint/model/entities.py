@@ -48,11 +48,19 @@ class Origin:
 
 def is_new_version(first: Origin, later: Origin) -> bool:
     """Two definitions that are one resource: a Kubernetes object defined again in another file (the later apply
-    updates it: a walkthrough's next step), or `aws appmesh describe-*` output beside a definition (the state
-    of what the other defines)."""
+    updates it: a walkthrough's next step), `aws appmesh describe-*` output beside a definition (the state
+    of what the other defines), or an update input: a JSON file of the API shape that defines what another
+    file defines is what `aws appmesh update-* --cli-input-json` reads (a canary's steps), not a second create,
+    whichever of the two is read first.
+    API-shape YAML, the format meshes are written in, stays one definition per resource."""
     if first.path == later.path:
         return False
-    return first.format == later.format == "kubernetes" or "describe" in (first.format, later.format)
+    return first.format == later.format == "kubernetes" or "describe" in (first.format, later.format) \
+        or is_update_input(first) or is_update_input(later)
+
+
+def is_update_input(origin: Origin) -> bool:
+    return origin.format == "api" and origin.path.endswith(".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,9 @@ class MeshModel:
     gateways: Mapping[MeshKey, VirtualGateway] = field(default_factory=dict)
     gateway_routes: Mapping[ChildKey, GatewayRoute] = field(default_factory=dict)
     declarations: tuple[Declaration, ...] = ()
+    # other versions of resources in the tables (table name, key, resource): a Kubernetes object a later file
+    # applies again, an update input; each is judged on its own, with the rest of the mesh (api.check)
+    versions: tuple[tuple[str, Any, Resource], ...] = ()
 
     def resources(self) -> Iterator[Resource]:
         yield from self.meshes.values()

@@ -230,6 +230,7 @@ def _once_per_file(placeholders: list[tuple[str, Finding]]) -> list[Finding]:
 def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]]:
     tables: dict[str, dict[Any, e.Resource]] = {name: {} for name in _TABLE.values()}
     declarations: list[e.Declaration] = []
+    versions: list[tuple[str, Any, e.Resource]] = []
     findings: list[Finding] = []
     for raw in raws:
         mesh = raw.scoped_mesh
@@ -249,15 +250,21 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
             key = (mesh, raw.name) if raw.parent is None else (mesh, raw.parent, raw.name)
         table = tables[_TABLE[raw.kind]]
         if key in table and e.is_new_version(table[key].origin, raw.origin):
-            if raw.origin.format != "describe":  # a definition wins over a state; `kubectl apply` of the later
-                table[key] = entity              # file updates the object
+            # A definition wins over a state, and `kubectl apply` of the later file updates the object; an
+            # update input is judged on top of the definition it updates. The other version is judged too.
+            keep = raw.origin.format == "describe" or e.is_update_input(raw.origin)
+            other = entity if keep else table[key]
+            if not keep:
+                table[key] = entity
+            if other.origin.format != "describe":
+                versions.append((_TABLE[raw.kind], key, other))
         else:
             table.setdefault(key, entity)
     # Rules iterate the model and report what they meet first: its order must be the mesh's (by name), never
     # the order files were read in, or shuffling files would change messages and fingerprints.
     for name, table in tables.items():
         tables[name] = {key: table[key] for key in sorted(table)}
-    model = e.MeshModel(**tables, declarations=tuple(declarations))  # type: ignore[arg-type]
+    model = e.MeshModel(**tables, declarations=tuple(declarations), versions=tuple(versions))  # type: ignore[arg-type]
     return model, findings
 
 

@@ -242,3 +242,57 @@ def test_describe_output_beside_the_definition_is_one_resource(tmp_path: Path) -
     assert "duplicate-resource" not in {d.rule for d in check_in(tmp_path).diagnostics}
     (tmp_path / "copy.yaml").write_text(MESH.split("---\n")[2])  # a second definition still is one
     assert "duplicate-resource" in {d.rule for d in check_in(tmp_path).diagnostics}
+
+
+CANARY_STACK = """\
+Resources:
+  Mesh: {Type: AWS::AppMesh::Mesh, Properties: {MeshName: demo}}
+  Route:
+    Type: AWS::AppMesh::Route
+    Properties:
+      MeshName: demo
+      VirtualRouterName: color
+      RouteName: color-route
+      Spec:
+        HttpRoute:
+          Match: {Prefix: /}
+          Action: {WeightedTargets: [{VirtualNode: blue, Weight: 100}]}
+"""
+
+
+def _step(blue: int, green: int) -> str:
+    return json.dumps({"meshName": "demo", "virtualRouterName": "color", "routeName": "color-route", "spec": {
+        "httpRoute": {"match": {"prefix": "/"}, "action": {"weightedTargets": [
+            {"virtualNode": "blue", "weight": blue}, {"virtualNode": "green", "weight": green}]}}}}, indent=2)
+
+
+def test_update_inputs_of_a_canary_are_versions_each_judged_on_its_own(tmp_path: Path) -> None:
+    # subfuzion/enable-appmesh: the route in CloudFormation, then one `aws appmesh update-route
+    # --cli-input-json file://...` per step. Not 28 duplicates: each step is the route after that update.
+    (tmp_path / "stack.yaml").write_text(CANARY_STACK)
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "1-ten.json").write_text(_step(90, 10))
+    (tmp_path / "steps" / "2-half.json").write_text(_step(50, 45))  # a typo: 95
+    (tmp_path / "a-rollback.json").write_text(_step(100, 0))  # read before the stack: still an update input
+    select = Settings(select=frozenset({"duplicate-resource", "weights-sum", "tcp-zero-weight"}))
+    result = check_in(tmp_path, settings=select)
+    assert [(d.path, d.rule) for d in result.diagnostics] == [("steps/2-half.json", "weights-sum")]
+    assert result.model.routes[("demo", "color", "color-route")].origin.path == "stack.yaml"  # what build uses
+    # API-shape YAML is how meshes are written: two files defining one route there is still a duplicate
+    (tmp_path / "copy.yaml").write_text(json.dumps(json.loads(_step(90, 10))))
+    twice = [(d.path, d.message) for d in check_in(tmp_path, settings=select).diagnostics
+             if d.rule == "duplicate-resource"]
+    assert twice == [("stack.yaml", "route 'color/color-route' (mesh demo) is defined twice; the first definition "
+                                    "is in copy.yaml")]
+
+
+def test_an_earlier_kubernetes_version_is_judged_too(tmp_path: Path) -> None:
+    # The later `kubectl apply` is the object the mesh holds; the earlier manifest is still checked as written.
+    router = ("apiVersion: appmesh.k8s.aws/v1beta2\nkind: VirtualRouter\nmetadata: {name: jazz, namespace: prod}\n"
+              "spec:\n  meshRef: {name: m, uid: x}\n  listeners: [{portMapping: {port: 80, protocol: http}}]\n"
+              "  routes: [{name: r, httpRoute: {match: {prefix: /}, action: {weightedTargets: "
+              "[{virtualNodeRef: {name: v1}, weight: %d}, {virtualNodeRef: {name: v2}, weight: %d}]}}}]\n")
+    (tmp_path / "1_canary.yaml").write_text(router % (90, 5))
+    (tmp_path / "2_done.yaml").write_text(router % (0, 100))
+    result = check_in(tmp_path, settings=Settings(select=frozenset({"duplicate-resource", "weights-sum"})))
+    assert [(d.path, d.rule) for d in result.diagnostics] == [("1_canary.yaml", "weights-sum")]
