@@ -112,21 +112,25 @@ def _with_versions(diagnostics: list[Diagnostic], model: MeshModel, found: Seque
                    files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
     """Judge each file that holds other versions of resources (a canary step's update input, a Kubernetes
     object applied again) as the mesh would be after it: its resources in place of the versions in the model,
-    the rest as it is. Its diagnostics replace what the run over the model said about that file."""
+    the rest as it is. What that finds in the file and the run over the model did not find is added; what
+    the model's run found already (a missing mesh, a short service name of the same resource) is said once.
+    Suppression comments of the file are judged by its own run."""
     from meshlint.analyze.engine import analyze
+    from meshlint.analyze.rules import SUPPRESSION_RULES
 
     by_path: dict[str, list[tuple[str, Any, Resource]]] = {}
     for version in model.versions:
         by_path.setdefault(version[2].origin.path, []).append(version)
     judged = sorted(by_path)[:_MAX_VERSION_FILES]
-    out = [d for d in diagnostics if d.path not in judged]
+    said = {(d.rule, d.message, d.resource) for d in diagnostics}
+    out = [d for d in diagnostics if d.path not in judged or d.rule not in SUPPRESSION_RULES]
     for path in judged:
         tables: dict[str, dict[Any, Resource]] = {}
         for table, key, resource in by_path[path]:
             tables.setdefault(table, dict(getattr(model, table)))[key] = resource
         after = replace(model, versions=(), **tables)  # type: ignore[arg-type]
         out.extend(d for d in analyze(after, [f for f in found if f.path == path], files, settings).diagnostics
-                   if d.path == path)
+                   if d.path == path and (d.rule in SUPPRESSION_RULES or (d.rule, d.message, d.resource) not in said))
     return sorted(set(out), key=lambda d: d.sort_key)
 
 

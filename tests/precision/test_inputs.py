@@ -296,3 +296,10 @@ def test_an_earlier_kubernetes_version_is_judged_too(tmp_path: Path) -> None:
     (tmp_path / "2_done.yaml").write_text(router % (0, 100))
     result = check_in(tmp_path, settings=Settings(select=frozenset({"duplicate-resource", "weights-sum"})))
     assert [(d.path, d.rule) for d in result.diagnostics] == [("1_canary.yaml", "weights-sum")]
+    (tmp_path / "1_canary.yaml").write_text("# meshlint: disable=weights-sum -- a step of the walkthrough\n"
+                                            + router % (90, 5))
+    (tmp_path / "3_again.yaml").write_text(router % (50, 50))
+    result = check_in(tmp_path, settings=Settings(select=frozenset({"duplicate-resource", "weights-sum",
+                                                                     "unused-suppression", "mesh-not-defined"})))
+    # the comment covers its own version, used there, and the missing mesh is said once for all three
+    assert [d.rule for d in result.diagnostics] == ["mesh-not-defined"]
