@@ -241,7 +241,7 @@ class Cluster:
         """spec.meshRef, else the one Mesh whose namespaceSelector selects the namespace, as the controller
         designates it on create (pkg/mesh/membership_designator.go); none or several is a refusal when the
         input decides it, else unknown. A refused object is still checked in the one Mesh given, if so."""
-        meshes = k8s_admission.distinct(self._of_kind("Mesh"))
+        meshes = self._of_kind("Mesh")
         ref = item.spec.get("meshRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             for mesh in meshes:
@@ -269,7 +269,7 @@ class Cluster:
         ref = item.spec.get("virtualGatewayRef")
         if isinstance(ref, dict) and isinstance(ref.get("name"), str):
             return self._ref_name("VirtualGateway", ref, item)
-        gateways = k8s_admission.distinct(self._of_kind("VirtualGateway"))
+        gateways = self._of_kind("VirtualGateway")
         labels = None if is_unknown(item.namespace) else self.namespaces.get(item.namespace)
         found = k8s_admission.gateway_candidates(gateways, labels, item)
         chosen = found.only
@@ -295,8 +295,9 @@ class Cluster:
         return aws_name(kind, str(ref.get("name")), namespace)
 
     def _of_kind(self, kind: str) -> list[K8sDoc]:
+        """The objects of a kind, one definition each (k8s_admission.distinct), made once per run."""
         if kind not in self._kinds:
-            self._kinds[kind] = [d for d in self.docs if d.kind == kind]
+            self._kinds[kind] = k8s_admission.distinct([d for d in self.docs if d.kind == kind])
         return self._kinds[kind]
 
     def _resolver(self, item: K8sDoc) -> shape.Resolver:
