@@ -252,3 +252,11 @@ def test_a_name_declared_in_a_template_file_left_out_of_the_walk_is_not_missing(
     assert "dangling-reference" not in _rules(tmp_path)
     (tmp_path / "templates" / "router.yml.template").write_text(router.replace("web-router", "api-router"))
     assert "dangling-reference" in _rules(tmp_path)
+
+
+def test_a_mesh_declared_in_a_template_file_left_out_of_the_walk_is_defined(tmp_path: Path) -> None:
+    node = "meshName: shop\nvirtualNodeName: web\nspec: {}\n"
+    (tmp_path / "node.yaml").write_text(node)
+    assert "mesh-not-defined" in _rules(tmp_path)
+    (tmp_path / "mesh.yaml.template").write_text("meshName: shop\nspec: {egressFilter: {type: ${EGRESS}}}\n")
+    assert "mesh-not-defined" not in _rules(tmp_path)

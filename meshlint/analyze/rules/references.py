@@ -71,15 +71,21 @@ def _other_meshes(meshes: dict[tuple[str, str], set[str]], ref: Reference) -> li
     return sorted(m for m in meshes.get((ref.kind, ref.name), ()) if m != ref.mesh and not has_placeholder(m))
 
 
+def _external(ctx: RuleContext, kind: str, mesh: str, name: str) -> bool:
+    """Declared to exist outside the checked files: in the config's `external:`, or by a template file the walk
+    left out (in any mesh)."""
+    external = ctx.settings.external
+    return (kind, mesh, name) in external or (kind, ANY_MESH, name) in external
+
+
 def _unresolved(ctx: RuleContext, meshes: dict[tuple[str, str], set[str]]) -> Iterator[Reference]:
     """References to a resource (not a mesh) that is not defined in the referrer's mesh. A name unknown offline
     names nothing certain, and a mesh whose name is unknown may hold resources of other stacks or files: what
     they name is unknown, not missing (meshlint.unknowns). So is a name declared in a mesh whose name is
     unknown (`MeshName: !GetAtt Mesh.MeshName` of another template): that mesh may be the referrer's."""
-    external = ctx.settings.external
     return (ref for ref in ctx.graph.references if not ref.resolved and ref.role != "mesh"
             and not has_placeholder(ref.name) and not has_placeholder(ref.mesh) and ref.source.mesh_owner is None
-            and (ref.kind, ref.mesh, ref.name) not in external and (ref.kind, ANY_MESH, ref.name) not in external
+            and not _external(ctx, ref.kind, ref.mesh, ref.name)
             and not any(has_placeholder(m) for m in meshes.get((ref.kind, ref.name), ())))
 
 
@@ -100,7 +106,7 @@ def mesh_not_defined(ctx: RuleContext) -> Iterator[Finding]:
     missing_meshes: dict[str, list[Reference]] = defaultdict(list)
     for ref in ctx.graph.references:
         if ref.role == "mesh" and not ref.resolved and not has_placeholder(ref.name) \
-                and ref.source.mesh_owner is None and ("Mesh", ref.name, ref.name) not in ctx.settings.external:
+                and ref.source.mesh_owner is None and not _external(ctx, "Mesh", ref.name, ref.name):
             missing_meshes[ref.name].append(ref)
     for mesh, refs in sorted(missing_meshes.items()):
         first = min(refs, key=lambda r: (r.source.origin.path, r.source.origin.doc))
