@@ -252,7 +252,8 @@ def build_model(raws: Iterable[RawResource]) -> tuple[e.MeshModel, list[Finding]
         if key in table and e.is_new_version(table[key].origin, raw.origin):
             # A definition wins over a state, and `kubectl apply` of the later file updates the object; an
             # update input is judged on top of the definition it updates. The other version is judged too.
-            keep = raw.origin.format == "describe" or e.is_update_input(raw.origin)
+            keep = raw.origin.format == "describe" or (e.is_update_input(raw.origin)
+                                                        and table[key].origin.format != "describe")
             other = entity if keep else table[key]
             if not keep:
                 table[key] = entity

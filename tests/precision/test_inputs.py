@@ -303,3 +303,16 @@ def test_an_earlier_kubernetes_version_is_judged_too(tmp_path: Path) -> None:
                                                                      "unused-suppression", "mesh-not-defined"})))
     # the comment covers its own version, used there, and the missing mesh is said once for all three
     assert [d.rule for d in result.diagnostics] == ["mesh-not-defined"]
+
+
+def test_an_update_input_beside_describe_output_is_the_definition(tmp_path: Path) -> None:
+    # A definition wins over a state, whichever is read first: the update input is what the mesh holds.
+    node = {"meshName": "shop", "virtualNodeName": "orders", "spec": {
+        "listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}],
+        "serviceDiscovery": {"dns": {"hostname": "orders.shop.local"}}}}
+    (tmp_path / "a-describe.json").write_text(json.dumps({"virtualNode": {**node, "status": {"status": "ACTIVE"}}}))
+    node["spec"]["listeners"][0]["portMapping"]["port"] = 9090  # type: ignore[index]
+    (tmp_path / "b-update.json").write_text(json.dumps(node))
+    result = check_in(tmp_path, settings=Settings(select=frozenset({"duplicate-resource"})))
+    assert result.diagnostics == []
+    assert result.model.nodes[("shop", "orders")].origin.path == "b-update.json"
