@@ -46,9 +46,14 @@ def render(result: CheckResult, fmt: Format) -> str:
         return github.render(result.diagnostics)
     from meshlint.emit import text
 
+    at_hand: tuple[str, list[str]] | None = None  # diagnostics come file by file: one file's lines at a time
+
     def lines_of(path: str) -> list[str]:
-        source = result.sources.get(path)  # only files inside the checked tree are quoted (load.files)
-        return source.lines() if source is not None and source.input.inside else []
+        nonlocal at_hand
+        if at_hand is None or at_hand[0] != path:
+            source = result.sources.get(path)  # only files inside the checked tree are quoted (load.files)
+            at_hand = (path, source.split_lines() if source is not None and source.input.inside else [])
+        return at_hand[1]
 
     return text.render(result.diagnostics, result.summary(), lines_of,
                        colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)

@@ -82,11 +82,16 @@ class SourceFile:
 
     def lines(self) -> list[str]:
         """The lines diagnostics quote: the file's own, placeholders as written (or as filled in). Split once:
-        a reporter asks for them once per diagnostic."""
+        a caller may ask for them once per diagnostic."""
         if self._lines is None:
-            text = self.quoted.original if self.quoted is not None else self.text
-            self._lines = text.splitlines() if text else []
+            self._lines = self.split_lines()
         return self._lines
+
+    def split_lines(self) -> list[str]:
+        """`lines()`, split anew and not kept: for a reader that goes file by file and keeps only the lines of
+        the file at hand (the text report), since keeping every file's would hold the whole input twice."""
+        text = self.quoted.original if self.quoted is not None else self.text
+        return text.splitlines() if text else []
 
     def translate(self, doc: int, table: Mapping[str, str]) -> None:
         """Register translated pointers (`/~t<n>/...`) of document `doc` -> pointers into the original."""
