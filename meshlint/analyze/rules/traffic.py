@@ -102,11 +102,16 @@ def covers(kind: str, first: Any, later: Any) -> bool:
                 and _same_or_wider(first_method, later_method)
                 and (first_method is None or first.service_name is not None)
                 and _subset(first.metadata, later.metadata))
-    if not (_same_or_wider(first.method, later.method)
-            and _same_or_wider(member(first, "scheme"), member(later, "scheme"))
-            and _subset(first.headers, later.headers) and _subset(first.query_parameters, later.query_parameters)):
+    # the paths first: they tell most pairs apart, before any header is compared
+    if not _path_covers(_paths(first), _paths(later)):
         return False
-    a, b = _paths(first), _paths(later)
+    return (_same_or_wider(first.method, later.method)
+            and _same_or_wider(member(first, "scheme"), member(later, "scheme"))
+            and _subset(first.headers, later.headers) and _subset(first.query_parameters, later.query_parameters))
+
+
+def _path_covers(a: tuple[str, str] | None, b: tuple[str, str] | None) -> bool:
+    """Whether every path the `_paths` form `b` matches is matched by `a` too."""
     if a is None or b is None:
         return a is None and b is None
     if a[0] == "prefix":
