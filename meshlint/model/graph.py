@@ -277,49 +277,50 @@ class MeshGraph:
         """Strongly connected components of the node call graph that contain a cycle, each in order. Computed
         once (routing-cycle and retry-amplification both ask); read-only, like service_paths."""
         if self._cycles is None:
-            adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
-            self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+            adjacency = {key: {(key[0], t) for _, _, t in self.node_edges(key)} for key in self.model.nodes}
+            self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], ())]
         return self._cycles
 
 
-def _tarjan(adjacency: dict[MeshKey, list[MeshKey]]) -> list[list[MeshKey]]:
-    """Iterative Tarjan: strongly connected components, each sorted, the list sorted."""
+def _tarjan(adjacency: dict[MeshKey, set[MeshKey]]) -> list[list[MeshKey]]:
+    """Iterative Tarjan: strongly connected components, each sorted, the list sorted. The work stack holds each
+    node being visited with the iterator over its successors, so a node resumes where it left off."""
     index: dict[MeshKey, int] = {}
     low: dict[MeshKey, int] = {}
     on_stack: set[MeshKey] = set()
     stack: list[MeshKey] = []
     components: list[list[MeshKey]] = []
-    counter = 0
-    for root in sorted(adjacency):
+
+    def visit(node: MeshKey) -> tuple[MeshKey, Iterator[MeshKey]]:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        return node, iter(adjacency.get(node, ()))
+
+    for root in adjacency:
         if root in index:
             continue
-        work: list[tuple[MeshKey, int]] = [(root, 0)]
+        work = [visit(root)]
         while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            successors = adjacency.get(node, [])
-            if i < len(successors):
-                work.append((node, i + 1))
-                nxt = successors[i]
+            node, successors = work[-1]
+            for nxt in successors:
                 if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
+                    work.append(visit(nxt))
+                    break
+                if nxt in on_stack:
                     low[node] = min(low[node], index[nxt])
-                continue
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: list[MeshKey] = []
-                while True:
-                    top = stack.pop()
-                    on_stack.discard(top)
-                    component.append(top)
-                    if top == node:
-                        break
-                components.append(sorted(component))
+            else:  # every successor done: the node is finished
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component: list[MeshKey] = []
+                    while True:
+                        top = stack.pop()
+                        on_stack.discard(top)
+                        component.append(top)
+                        if top == node:
+                            break
+                    components.append(sorted(component))
     return sorted(components)

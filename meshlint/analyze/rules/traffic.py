@@ -207,22 +207,25 @@ def _describe(route: Route | GatewayRoute) -> str:
     return f"{word} {route.qualified_name!r}"
 
 
-def _all_route_groups(ctx: RuleContext) -> Iterator[tuple[str, list[Any]]]:
-    """Routes of one router (or gateway routes of one gateway), per route kind, in evaluation order."""
+def _route_groups(ctx: RuleContext) -> list[tuple[str, list[Any]]]:
+    """Routes of one router (or gateway routes of one gateway), per route kind, in evaluation order; grouped
+    once per run for the three rules that compare them pairwise (RuleContext.shared). Read-only."""
+    out: list[tuple[str, list[Any]]] = []
     groups: list[dict[Any, Any]] = [ctx.graph.routes_by_router, ctx.graph.routes_by_gateway]
     for group in groups:
         for (mesh, _), routes in sorted(group.items()):
             if not has_placeholder(mesh):
-                yield from sorted(_routes_by_kind(list(routes)).items())
+                out += sorted(_routes_by_kind(list(routes)).items())
                 continue
             for path in sorted({r.origin.path for r in routes}):  # `${MeshName}` of unrelated templates
-                yield from sorted(_routes_by_kind([r for r in routes if r.origin.path == path]).items())
+                out += sorted(_routes_by_kind([r for r in routes if r.origin.path == path]).items())
+    return out
 
 
 # ---- duplicate-priority ---------------------------------------------------------------------------
 @rule("duplicate-priority")
 def duplicate_priority(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         for i, later in enumerate(routes):
             if later.spec.priority is None:
                 continue
@@ -249,7 +252,7 @@ def _before(first: Any, later: Any) -> bool:
 
 @rule("shadowed-route")
 def shadowed_route(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         matches = [_match(r) for r in routes]  # read once: the pairs below are quadratic per router
         dumps = [_dump(m) for m in matches]
         for i, later in enumerate(routes):
@@ -312,7 +315,7 @@ def _names(routes: list[Any]) -> str:
 
 @rule("mixed-priority")
 def mixed_priority(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         if kind == "tcp_route":
             continue  # a TCP listener takes one route; several on one listener are shadowed-route's finding
         late, early = _preempted(kind, routes)
