@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from meshlint.diagnostics import join_pointer
 from meshlint.model.entities import (
     GatewayRoute,
     MeshKey,
@@ -37,12 +38,17 @@ class Reference:
     """`source` names a `kind` called `name` in `mesh`, at `pointer` of the source's document."""
 
     source: Resource
-    pointer: str
+    path: tuple[str | int, ...]  # tokens below the source's origin.base: see `pointer`
     kind: str
     mesh: str
     name: str
     role: str  # "provider", "backend", "route target", "gateway route target", "router", "gateway", "mesh"
     resolved: bool
+
+    @property
+    def pointer(self) -> str:
+        """Where the name is written (built only when asked: few references are ever reported)."""
+        return join_pointer(self.source.origin.base, *self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,11 @@ def gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, str] 
                                       "virtualServiceName")
 
 
+_MESH_NAME: tuple[str | int, ...] = ("meshName",)  # Reference paths that every resource of a kind shares
+_ROUTER_NAME: tuple[str | int, ...] = ("virtualRouterName",)
+_GATEWAY_NAME: tuple[str | int, ...] = ("virtualGatewayName",)
+
+
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One step of a path through the mesh, for messages: 'svc-b', 'router-b/route-1', 'node-b'."""
@@ -102,6 +113,7 @@ class MeshGraph:
     _nodes: dict[MeshKey, list[tuple[VirtualNode, list[Hop]]]] = field(
         default_factory=dict, repr=False, compare=False)
     _edges: dict[MeshKey, list[tuple[str, list[Hop], str]]] = field(default_factory=dict, repr=False, compare=False)
+    _ports: dict[MeshKey, list[int]] = field(default_factory=dict, repr=False, compare=False)
     _cycles: list[list[MeshKey]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -119,8 +131,8 @@ class MeshGraph:
         return graph
 
     # ---- references -------------------------------------------------------------------------------
-    def _ref(self, source: Resource, pointer: str, kind: str, name: str, role: str) -> Reference:
-        return Reference(source, pointer, kind, source.mesh, name, role,
+    def _ref(self, source: Resource, path: tuple[str | int, ...], kind: str, name: str, role: str) -> Reference:
+        return Reference(source, path, kind, source.mesh, name, role,
                          (kind, source.mesh, name) in self.model.declared_keys)
 
     def _collect_references(self) -> Iterator[Reference]:
@@ -129,35 +141,34 @@ class MeshGraph:
         for resource in m.resources():
             if resource.kind != "Mesh":
                 mesh = resource.mesh
-                # origin.pointer("meshName"), spelt out: a token without `~` or `/` needs no escaping
-                yield Reference(resource, f"{resource.origin.base}/meshName", "Mesh", mesh, mesh, "mesh",
-                                ("Mesh", mesh, mesh) in declared)
+                yield Reference(resource, _MESH_NAME, "Mesh", mesh, mesh, "mesh", ("Mesh", mesh, mesh) in declared)
         for vs in m.services.values():
             provider = vs.spec.provider
             if provider and provider.virtual_node:
-                yield self._ref(vs, vs.spec_pointer("provider", "virtualNode", "virtualNodeName"), "VirtualNode",
+                yield self._ref(vs, ("spec", "provider", "virtualNode", "virtualNodeName"), "VirtualNode",
                                 provider.virtual_node.virtual_node_name, "provider")
             elif provider and provider.virtual_router:
-                yield self._ref(vs, vs.spec_pointer("provider", "virtualRouter", "virtualRouterName"),
+                yield self._ref(vs, ("spec", "provider", "virtualRouter", "virtualRouterName"),
                                 "VirtualRouter", provider.virtual_router.virtual_router_name, "provider")
         for route in m.routes.values():
-            yield self._ref(route, route.origin.pointer("virtualRouterName"), "VirtualRouter", route.router,
-                            "router")
-            for t in self.targets(route):
-                yield self._ref(route, t.pointer + "/virtualNode", "VirtualNode", t.node, "route target")
+            yield self._ref(route, _ROUTER_NAME, "VirtualRouter", route.router, "router")
+            kind = route_type(route.spec)
+            for i, t in enumerate(self.targets(route)):  # at Target.pointer
+                yield self._ref(route, ("spec", ROUTE_TYPE_ALIAS[kind or ""], "action", "weightedTargets", i,
+                                        "virtualNode"), "VirtualNode", t.node, "route target")
         for node in m.nodes.values():
             for i, backend in enumerate(node.spec.backends or ()):
                 if backend.virtual_service is not None:
-                    yield self._ref(node, node.spec_pointer("backends", i, "virtualService", "virtualServiceName"),
+                    yield self._ref(node, ("spec", "backends", i, "virtualService", "virtualServiceName"),
                                     "VirtualService", backend.virtual_service.virtual_service_name, "backend")
         for groute in m.gateway_routes.values():
-            yield self._ref(groute, groute.origin.pointer("virtualGatewayName"), "VirtualGateway",
-                            groute.gateway, "gateway")
-            found = gateway_route_target(groute)
-            if found is not None:
-                target, pointer = found
-                yield self._ref(groute, pointer, "VirtualService", target.virtual_service.virtual_service_name,
-                                "gateway route target")
+            yield self._ref(groute, _GATEWAY_NAME, "VirtualGateway", groute.gateway, "gateway")
+            kind = route_type(groute.spec)
+            if kind is not None and kind != "tcp_route":  # at gateway_route_target's pointer
+                target: GatewayRouteTarget = getattr(groute.spec, kind).action.target
+                yield self._ref(groute, ("spec", ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService",
+                                         "virtualServiceName"), "VirtualService",
+                                target.virtual_service.virtual_service_name, "gateway route target")
 
     def targets(self, route: Route) -> list[Target]:
         """`route_targets(route)`, built once per route: a dozen rules and the traversals ask for them. Read-only,
@@ -220,13 +231,15 @@ class MeshGraph:
         return cached
 
     def service_ports(self, mesh: str, service: str) -> list[int]:
-        """The ports clients dial for `service`: the router's listener ports, or the provider node's."""
-        provider = self.provider(mesh, service)
-        if isinstance(provider, VirtualRouter):
-            return sorted({listener.port_mapping.port for listener in provider.spec.listeners or ()})
-        if isinstance(provider, VirtualNode):
-            return sorted({listener.port_mapping.port for listener in provider.spec.listeners or ()})
-        return []
+        """The ports clients dial for `service`: the router's listener ports, or the provider node's. Read-only
+        and shared, like service_paths: every client of a service asks the same question."""
+        key = (mesh, service)
+        ports = self._ports.get(key)
+        if ports is None:
+            provider = self.provider(mesh, service)
+            listeners = provider.spec.listeners if provider is not None else None
+            ports = self._ports[key] = sorted({listener.port_mapping.port for listener in listeners or ()})
+        return ports
 
     @cached_property
     def services_of_node(self) -> dict[MeshKey, list[VirtualService]]:
@@ -264,49 +277,50 @@ class MeshGraph:
         """Strongly connected components of the node call graph that contain a cycle, each in order. Computed
         once (routing-cycle and retry-amplification both ask); read-only, like service_paths."""
         if self._cycles is None:
-            adjacency = {key: sorted({(key[0], t) for _, _, t in self.node_edges(key)}) for key in self.model.nodes}
-            self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], [])]
+            adjacency = {key: {(key[0], t) for _, _, t in self.node_edges(key)} for key in self.model.nodes}
+            self._cycles = [c for c in _tarjan(adjacency) if len(c) > 1 or c[0] in adjacency.get(c[0], ())]
         return self._cycles
 
 
-def _tarjan(adjacency: dict[MeshKey, list[MeshKey]]) -> list[list[MeshKey]]:
-    """Iterative Tarjan: strongly connected components, each sorted, the list sorted."""
+def _tarjan(adjacency: dict[MeshKey, set[MeshKey]]) -> list[list[MeshKey]]:
+    """Iterative Tarjan: strongly connected components, each sorted, the list sorted. The work stack holds each
+    node being visited with the iterator over its successors, so a node resumes where it left off."""
     index: dict[MeshKey, int] = {}
     low: dict[MeshKey, int] = {}
     on_stack: set[MeshKey] = set()
     stack: list[MeshKey] = []
     components: list[list[MeshKey]] = []
-    counter = 0
-    for root in sorted(adjacency):
+
+    def visit(node: MeshKey) -> tuple[MeshKey, Iterator[MeshKey]]:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        return node, iter(adjacency.get(node, ()))
+
+    for root in adjacency:
         if root in index:
             continue
-        work: list[tuple[MeshKey, int]] = [(root, 0)]
+        work = [visit(root)]
         while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            successors = adjacency.get(node, [])
-            if i < len(successors):
-                work.append((node, i + 1))
-                nxt = successors[i]
+            node, successors = work[-1]
+            for nxt in successors:
                 if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
+                    work.append(visit(nxt))
+                    break
+                if nxt in on_stack:
                     low[node] = min(low[node], index[nxt])
-                continue
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: list[MeshKey] = []
-                while True:
-                    top = stack.pop()
-                    on_stack.discard(top)
-                    component.append(top)
-                    if top == node:
-                        break
-                components.append(sorted(component))
+            else:  # every successor done: the node is finished
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component: list[MeshKey] = []
+                    while True:
+                        top = stack.pop()
+                        on_stack.discard(top)
+                        component.append(top)
+                        if top == node:
+                            break
+                    components.append(sorted(component))
     return sorted(components)

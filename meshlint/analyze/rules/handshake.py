@@ -23,13 +23,13 @@ from typing import Any
 from meshlint.analyze.context import RuleContext, finding, rule
 from meshlint.diagnostics import Finding
 from meshlint.model.entities import Resource, SpecPath, VirtualNode, client_tls, gateway_client_tls
-from meshlint.model.graph import gateway_route_target, has_placeholder, same_scope
+from meshlint.model.graph import Hop, gateway_route_target, has_placeholder, same_scope
 from meshlint.model.tls import enforced, governs, handshake_failure
 
 SLUG = "tls-handshake-fails"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # read-only, but not frozen: one per backend of every node, and frozen is slower to make
 class Call:
     """A client calling a virtual service, with the client TLS policy in force (None: none, or not enforced)."""
 
@@ -69,34 +69,32 @@ def tls_handshake_fails(ctx: RuleContext) -> Iterator[Finding]:
     for call in calls(ctx):
         if has_placeholder(call.service):
             continue
-        reported: set[str] = set()
-        for node, via, listener in _listeners_behind(ctx, call):
-            if node.name in reported:
+        for node, hops in ctx.graph.service_nodes(call.client.mesh, call.service):
+            if not same_scope(call.client, node):
                 continue
-            problem = _problem(call, node, via, listener)
-            if problem is not None:
-                reported.add(node.name)
-                message, help_text = problem
-                yield finding(SLUG, call.client, call.at, message, help_text, at_key=call.policy is not None)
+            for listener in _known_listeners(node):
+                problem = _problem(call, node, hops, listener)
+                if problem is not None:
+                    message, help_text = problem
+                    yield finding(SLUG, call.client, call.at, message, help_text, at_key=call.policy is not None)
+                    break  # one finding per node behind the service
 
 
-def _listeners_behind(ctx: RuleContext, call: Call) -> Iterator[tuple[VirtualNode, str, Any]]:
-    """(node, " (through router/route)" or "", listener) for every listener of every node the service delivers
-    to, whose TLS settings are known offline."""
-    for node, hops in ctx.graph.service_nodes(call.client.mesh, call.service):
-        if not same_scope(call.client, node):
-            continue
-        for i, listener in enumerate(node.spec.listeners or ()):
-            # a node with no unknown value knows every pointer: no need to build them
-            if not node.unknown or (node.knows(node.spec_pointer("listeners", i, "tls")) and
-                                    node.knows(node.spec_pointer("listeners", i, "portMapping", "port"))):
-                yield node, f" (through {hops[0].name})" if hops else "", listener
+def _known_listeners(node: VirtualNode) -> Iterator[Any]:
+    """The listeners of `node` whose TLS settings are known offline."""
+    listeners = node.spec.listeners or ()
+    if not node.unknown:  # a node with no unknown value knows every pointer: no need to build them
+        return iter(listeners)
+    return (listener for i, listener in enumerate(listeners)
+            if node.knows(node.spec_pointer("listeners", i, "tls"))
+            and node.knows(node.spec_pointer("listeners", i, "portMapping", "port")))
 
 
-def _problem(call: Call, node: VirtualNode, via: str, listener: Any) -> tuple[str, str] | None:
+def _problem(call: Call, node: VirtualNode, hops: list[Hop], listener: Any) -> tuple[str, str] | None:
     failure = handshake_failure(call.policy, listener)
     if failure is None:
         return None
+    via = f" (through {hops[0].name})" if hops else ""
     port = listener.port_mapping.port
     who = f"{'virtual node' if call.client.kind == 'VirtualNode' else 'virtual gateway'} {call.client.name!r}"
     if failure == "enforced-towards-plaintext":

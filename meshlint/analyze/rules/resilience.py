@@ -255,13 +255,16 @@ Client = MeshKey | GatewayRoute  # who sends a request on: a virtual node, or a 
 @dataclass(slots=True)  # not frozen: a mesh of 10,000 services has some 200,000 hops, and frozen is slower
 class _Call:
     """One hop: `client` calls `service`, which delivers to virtual node `node` through `route` (None: the
-    service's provider is the node itself), and the client's proxy makes `attempts` tries."""
+    service's provider is the node itself), and the client's proxy makes `attempts` tries. `order`: the names
+    that break ties between hops of equal product (client, service, route, node), so the printed path is always
+    the same."""
 
     client: Client
     service: str
     route: Route | None
     node: MeshKey
     attempts: int
+    order: tuple[str, str, str, str]
 
 
 def hop_attempts(route: Route) -> int:
@@ -304,6 +307,7 @@ class _Amplification:
         mesh = source.mesh
         scoped = has_placeholder(mesh)
         cycle = self.component.get(client) if isinstance(client, tuple) else None
+        name = client[1] if isinstance(client, tuple) else client.qualified_name
         for service, hops, target in edges:
             route, attempts = self.routes[(mesh, hops[0].name)] if hops else (None, 1)
             node = (mesh, target)
@@ -311,7 +315,8 @@ class _Amplification:
                 continue
             if scoped and not (same_scope(source, self.nodes[node]) and (route is None or same_scope(source, route))):
                 continue
-            yield _Call(client, service, route, node, attempts)
+            # hops[0].name is the route's qualified name
+            yield _Call(client, service, route, node, attempts, (name, service, hops[0].name if hops else "", target))
 
     def leaving(self, client: Client) -> int:
         """The product a request carries when `client` sends it on (1 from a gateway or out of a cycle)."""
@@ -347,7 +352,7 @@ class _Amplification:
             held = self.best.get(call.node)
             # products of 1 need no hop: a path is printed from where it starts to multiply
             if product > (1 if held is None else held[0]) or (
-                    held is not None and product == held[0] and _order(call) < _order(held[1])):
+                    held is not None and product == held[0] and call.order < held[1].order):
                 self.best[call.node] = (product, call)
         return calls
 
@@ -359,12 +364,6 @@ class _Amplification:
             hops.append(self.best[client][1])
             client = hops[-1].client
         return hops[::-1]
-
-
-def _order(call: _Call) -> tuple[str, str, str, str]:
-    """Names that break ties between hops of equal product, so the printed path is always the same."""
-    client = call.client[1] if isinstance(call.client, tuple) else call.client.qualified_name
-    return (client, call.service, call.route.qualified_name if call.route else "", call.node[1])
 
 
 def _describe(hops: list[_Call]) -> str:
@@ -390,7 +389,7 @@ def retry_amplification(ctx: RuleContext) -> Iterator[Finding]:
                 continue
             key = (call.route.mesh, call.route.qualified_name)
             held = worst.get(key)
-            if held is None or before > held[0] or (before == held[0] and _order(call) < _order(held[1])):
+            if held is None or before > held[0] or (before == held[0] and call.order < held[1].order):
                 worst[key] = (before, call)
     for before, call in worst.values():
         yield _finding(call, before * call.attempts, graph.path(call), limit)

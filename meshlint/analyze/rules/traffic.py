@@ -102,11 +102,16 @@ def covers(kind: str, first: Any, later: Any) -> bool:
                 and _same_or_wider(first_method, later_method)
                 and (first_method is None or first.service_name is not None)
                 and _subset(first.metadata, later.metadata))
-    if not (_same_or_wider(first.method, later.method)
-            and _same_or_wider(member(first, "scheme"), member(later, "scheme"))
-            and _subset(first.headers, later.headers) and _subset(first.query_parameters, later.query_parameters)):
+    # the paths first: they tell most pairs apart, before any header is compared
+    if not _path_covers(_paths(first), _paths(later)):
         return False
-    a, b = _paths(first), _paths(later)
+    return (_same_or_wider(first.method, later.method)
+            and _same_or_wider(member(first, "scheme"), member(later, "scheme"))
+            and _subset(first.headers, later.headers) and _subset(first.query_parameters, later.query_parameters))
+
+
+def _path_covers(a: tuple[str, str] | None, b: tuple[str, str] | None) -> bool:
+    """Whether every path the `_paths` form `b` matches is matched by `a` too."""
     if a is None or b is None:
         return a is None and b is None
     if a[0] == "prefix":
@@ -202,22 +207,25 @@ def _describe(route: Route | GatewayRoute) -> str:
     return f"{word} {route.qualified_name!r}"
 
 
-def _all_route_groups(ctx: RuleContext) -> Iterator[tuple[str, list[Any]]]:
-    """Routes of one router (or gateway routes of one gateway), per route kind, in evaluation order."""
+def _route_groups(ctx: RuleContext) -> list[tuple[str, list[Any]]]:
+    """Routes of one router (or gateway routes of one gateway), per route kind, in evaluation order; grouped
+    once per run for the three rules that compare them pairwise (RuleContext.shared). Read-only."""
+    out: list[tuple[str, list[Any]]] = []
     groups: list[dict[Any, Any]] = [ctx.graph.routes_by_router, ctx.graph.routes_by_gateway]
     for group in groups:
         for (mesh, _), routes in sorted(group.items()):
             if not has_placeholder(mesh):
-                yield from sorted(_routes_by_kind(list(routes)).items())
+                out += sorted(_routes_by_kind(list(routes)).items())
                 continue
             for path in sorted({r.origin.path for r in routes}):  # `${MeshName}` of unrelated templates
-                yield from sorted(_routes_by_kind([r for r in routes if r.origin.path == path]).items())
+                out += sorted(_routes_by_kind([r for r in routes if r.origin.path == path]).items())
+    return out
 
 
 # ---- duplicate-priority ---------------------------------------------------------------------------
 @rule("duplicate-priority")
 def duplicate_priority(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         for i, later in enumerate(routes):
             if later.spec.priority is None:
                 continue
@@ -244,7 +252,7 @@ def _before(first: Any, later: Any) -> bool:
 
 @rule("shadowed-route")
 def shadowed_route(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         matches = [_match(r) for r in routes]  # read once: the pairs below are quadratic per router
         dumps = [_dump(m) for m in matches]
         for i, later in enumerate(routes):
@@ -307,7 +315,7 @@ def _names(routes: list[Any]) -> str:
 
 @rule("mixed-priority")
 def mixed_priority(ctx: RuleContext) -> Iterator[Finding]:
-    for kind, routes in _all_route_groups(ctx):
+    for kind, routes in ctx.shared(_route_groups):
         if kind == "tcp_route":
             continue  # a TCP listener takes one route; several on one listener are shadowed-route's finding
         late, early = _preempted(kind, routes)
