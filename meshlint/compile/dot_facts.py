@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from meshlint.compile.dot_writer import NoHtml
@@ -125,6 +126,7 @@ def label(lines: Sequence[str]) -> str:
     return NoHtml("\\n".join(text(line) for line in lines if line))
 
 
+@lru_cache(maxsize=1 << 16)  # each resource's id is asked for again by every edge that touches it
 def dot_id(kind: str, mesh: str, name: str) -> str:
     """`Kind/mesh/name`, with the characters DOT would misread percent-encoded (':' separates ports in edge
     statements; a backslash before the closing quote would escape it; Graphviz copies '&...;' into the SVG

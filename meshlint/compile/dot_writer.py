@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 
 _HTML = re.compile(r"<.*>$", re.DOTALL)
 _ID = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$")
@@ -22,6 +23,9 @@ class NoHtml(str):
     __slots__ = ()
 
 
+# The same few attribute names, values and node ids come back on every line. typed=True: a NoHtml label is
+# cached apart from the equal str, which quote() treats differently.
+@lru_cache(maxsize=1 << 16, typed=True)
 def quote(identifier: str) -> str:
     """`identifier` as a DOT ID: as it is when it is one (or an HTML-like label), else double-quoted."""
     if type(identifier) is not NoHtml and _HTML.match(identifier):

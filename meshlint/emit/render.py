@@ -55,7 +55,11 @@ def size(dot_source: str) -> tuple[int, int]:
 
 def too_big(dot_source: str) -> str | None:
     """Why Graphviz cannot lay this diagram out in seconds, with what to do instead; None when it can."""
-    edges, boxes = size(dot_source)
+    return _too_big(*size(dot_source))
+
+
+def _too_big(edges: int, boxes: int) -> str | None:
+    """too_big of a diagram of this size (counting a 1,000-service diagram's lines takes a tenth of a second)."""
     if edges <= MAX_EDGES and boxes <= MAX_BOXES:
         return None
     return (f"{edges:,} edges and {boxes:,} boxes; Graphviz lays out about {MAX_EDGES:,} edges and {MAX_BOXES} "
@@ -104,7 +108,7 @@ def render_svgs(sources: Sequence[str], *, budget: float | None = None) -> list[
     for index, source in enumerate(sources):
         edges, boxes = size(source)
         if edges > MAX_EDGES or boxes > MAX_BOXES:
-            drawn[index] = f"not drawn: {too_big(source)}"
+            drawn[index] = f"not drawn: {_too_big(edges, boxes)}"
         elif edges > FAST_EDGES or boxes > FAST_BOXES:  # a large diagram: a run of its own
             _draw(binary, sources, [index], drawn, deadline, FAST)
         else:

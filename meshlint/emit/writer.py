@@ -160,6 +160,7 @@ class NewTree:
         self._root = os.path.realpath(self._record.tmp)
         if os.path.isdir(self._target):
             keep_owner(self._shown, self._target, self._root, times=False)
+        self._folders: dict[str, str] = {}  # folder of the new tree (relative) -> its path, made and checked
 
     def __enter__(self) -> NewTree:
         return self
@@ -171,8 +172,21 @@ class NewTree:
         """Write one file into the new tree."""
         rel = self._paths.claim(artifact.path)
         with _as_output_error(self._out):
-            _write_file(inside(self._root, rel), artifact.content)
+            _write_file(self._place(rel), artifact.content)
         self._digests[rel] = hashlib.sha256(artifact.content).hexdigest()
+
+    def _place(self, rel: str) -> str:
+        """Where `rel` goes in the new tree (tree.inside), its folder made and checked once for all the files in
+        it rather than for each (2,000 files in two folders: 20,000 system calls fewer). A name without '/'
+        inside a checked folder stays inside it: the tree is this build's own, and _write_file neither follows
+        nor replaces anything already there."""
+        folder, _, name = rel.rpartition("/")
+        made = self._folders.get(folder)
+        if made is None:
+            path = inside(self._root, rel)
+            self._folders[folder] = os.path.dirname(path)
+            return path
+        return os.path.join(made, name)
 
     def commit(self, generator: str) -> WriteResult:
         """Complete the tree (the manifest, the foreign entries, fsync), swap it in, remove the previous one."""
