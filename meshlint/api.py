@@ -260,7 +260,7 @@ def _topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic], warnings: 
     from meshlint.emit import render
 
     dots = compile_topology(mesh, diagnostics)
-    drawn: Sequence[bytes | str | None] = render.render_svgs([d.content.decode() for d in dots]) or [None] * len(dots)
+    drawn: Sequence[bytes | str | None] = render.render_svgs([d.content for d in dots]) or [None] * len(dots)
     found, late = [], []
     for dot, svg in zip(dots, drawn, strict=True):
         found.append(dot)

@@ -47,7 +47,7 @@ from meshlint.compile.dot_style import (
     table_label,
     weight_text,
 )
-from meshlint.compile.dot_writer import Digraph
+from meshlint.compile.dot_writer import Digraph, quote
 from meshlint.compile.envoy.names import mesh_folder
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, Resource, Route, client_tls, gateway_client_tls
@@ -74,16 +74,27 @@ class _Drawing:
 def topology_dot(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> str:
     """One DOT document with a cluster per mesh (for `meshlint graph`)."""
     found, split = findings(mesh.graph, diagnostics), shares(mesh.graph)
-    return _document(mesh.graph, found, split, mesh.model.mesh_names())
+    try:
+        return _document(mesh.graph, found, split, mesh.model.mesh_names())
+    finally:
+        _forget()
 
 
 def compile_topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> list[Artifact]:
     """`<mesh>/topology.dot` for each mesh (for `meshlint build`)."""
     found, split = findings(mesh.graph, diagnostics), shares(mesh.graph)
-    return [
-        Artifact(PurePosixPath(mesh_folder(name), "topology.dot"), _document(mesh.graph, found, split, [name]).encode())
-        for name in mesh.model.mesh_names()
-    ]
+    try:
+        return [Artifact(PurePosixPath(mesh_folder(name), "topology.dot"),
+                         _document(mesh.graph, found, split, [name]).encode()) for name in mesh.model.mesh_names()]
+    finally:
+        _forget()
+
+
+def _forget() -> None:
+    """The DOT ids and quoted tokens remembered while drawing are for that drawing, not for the rest of the
+    process: a large mesh's labels are tens of megabytes."""
+    dot_id.cache_clear()
+    quote.cache_clear()
 
 
 def shares(graph: MeshGraph) -> dict[str, dict[str, list[MeshKey]]]:

@@ -54,6 +54,8 @@ def synthetic(edges: int, boxes: int = 0) -> str:
 def test_size_counts_edge_statements_not_arrows_in_names() -> None:
     assert render.size(synthetic(3, 2)) == (3, 2)
     assert render.size('digraph {\n\t"a -> b" [label="c -> d"]\n\t"VirtualRouter/m/r":r0t0:e -> "x"\n}\n') == (1, 0)
+    tricky = 'digraph {\n\t"ü/ß\\" -> b" [label="c -> d"]\n\tsubgraph "cluster_ö" {\n\t"é":r0:e -> "x"\n}\n'
+    assert render.size(tricky.encode()) == render.size(tricky) == (1, 1)  # as written to disk: the same count
 
 
 @pytest.mark.parametrize(("edges", "boxes"), [(render.MAX_EDGES + 1, 0), (10, render.MAX_BOXES + 1)])
@@ -65,7 +67,7 @@ def test_a_diagram_beyond_the_bounds_is_refused_before_dot_runs(tmp_path: Path, 
     with pytest.raises(render.RenderError, match=r"not drawn: .* edges and .* boxes; Graphviz lays out about "
                                                  r"5,000 edges and 600 boxes in seconds.*--collapse"):
         render.render(synthetic(edges, boxes), "svg")
-    drawn = render.render_svgs([synthetic(edges, boxes), synthetic(1)], budget=0.5)
+    drawn = render.render_svgs([synthetic(edges, boxes).encode(), synthetic(1).encode()], budget=0.5)
     assert drawn is not None and str(drawn[0]).startswith("not drawn: ") and drawn[1] == render.BUDGET_SPENT
     assert time.monotonic() - started < 10
     assert runs(bin_dir) == 1  # the small one only, stopped by the budget
@@ -143,8 +145,8 @@ def test_a_build_stops_drawing_when_its_budget_is_spent(tmp_path: Path, monkeypa
 def test_one_failing_diagram_in_a_batch_costs_only_its_own_svg(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     real = need_dot()
-    bad = 'digraph meshlint {\n\t"a" -> \n}\n'
-    drawn = render.render_svgs([synthetic(2), bad, synthetic(3)])
+    bad = b'digraph meshlint {\n\t"a" -> \n}\n'
+    drawn = render.render_svgs([synthetic(2).encode(), bad, synthetic(3).encode()])
     assert drawn is not None and isinstance(drawn[0], bytes) and isinstance(drawn[2], bytes)
     assert str(drawn[1]).startswith("Graphviz `dot` failed (exit 1)")
     assert len(svg_titles(drawn[2], "edge")) == 3
