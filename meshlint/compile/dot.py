@@ -119,9 +119,8 @@ def _document(graph: MeshGraph, found: Findings, split: dict[str, dict[str, list
     for ref in graph.references:
         if not ref.resolved:
             unresolved.setdefault(ref.mesh, set()).add((ref.kind, ref.name))
-    for name in meshes:
-        drawing = _Drawing(graph, name, found, split.get(name, {}), unresolved=unresolved.get(name, set()))
-        _emit(dot, _draw(drawing))
+    for name in meshes:  # each drawing is let go once written: a 10,000-service mesh's is as large as its DOT
+        _emit(dot, _draw(_Drawing(graph, name, found, split.get(name, {}), unresolved=unresolved.get(name, set()))))
     return dot.source
 
 

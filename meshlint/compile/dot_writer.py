@@ -59,7 +59,11 @@ def _attr_list(attrs: Mapping[str, str], label: str | None = None) -> str:
 
 
 class Digraph:
-    """A `digraph NAME {...}`, or a subgraph of one."""
+    """A `digraph NAME {...}`, or a subgraph of one.
+
+    A subgraph writes its lines straight into the document, one tab deeper: blocks are written whole, one at a
+    time (nothing is added to a graph while one of its subgraphs is open), so each line is made once, indented
+    as it stays. A 10,000-service mesh is 175,000 lines, which a copy per level of nesting held three times."""
 
     def __init__(self, name: str, graph_attr: Mapping[str, str] | None = None,
                  node_attr: Mapping[str, str] | None = None, edge_attr: Mapping[str, str] | None = None) -> None:
@@ -67,32 +71,29 @@ class Digraph:
         self._defaults = [(kw, attrs) for kw, attrs in (("graph", graph_attr), ("node", node_attr),
                                                         ("edge", edge_attr)) if attrs]
         self._body: list[str] = []
+        self._indent = "\t"  # of this graph's statements
 
     def node(self, name: str, label: str | None = None, **attrs: str) -> None:
-        self._body.append(f"\t{quote(name)}{_attr_list(attrs, label)}\n")
+        self._body.append(f"{self._indent}{quote(name)}{_attr_list(attrs, label)}\n")
 
     def edge(self, tail: str, head: str, label: str | None = None, **attrs: str) -> None:
-        self._body.append(f"\t{_quote_edge(tail)} -> {_quote_edge(head)}{_attr_list(attrs, label)}\n")
+        self._body.append(f"{self._indent}{_quote_edge(tail)} -> {_quote_edge(head)}{_attr_list(attrs, label)}\n")
 
     def attr(self, **attrs: str) -> None:
         """A statement of graph attributes, `label=... style=...`."""
         if attrs:
-            self._body.append(f"\t{_a_list(attrs)}\n")
+            self._body.append(f"{self._indent}{_a_list(attrs)}\n")
 
     @contextmanager
     def subgraph(self, name: str) -> Iterator[Digraph]:
-        """A subgraph, added to this graph (each line indented once more) when the block ends."""
+        """A subgraph of this graph, its statements written into the document as they are made."""
         inner = Digraph(name)
+        inner._body, inner._indent = self._body, self._indent + "\t"
+        self._body.append(f"{self._indent}subgraph {quote(name)} {{\n")
         yield inner
-        self._body += [f"\t{line}" for line in inner._lines("subgraph ")]
+        self._body.append(f"{self._indent}}}\n")
 
     @property
     def source(self) -> str:
-        return "".join(self._lines("digraph "))
-
-    def _lines(self, head: str) -> Iterator[str]:
-        yield f"{head}{quote(self._name)} {{\n"
-        for kw, attrs in self._defaults:
-            yield f"\t{kw}{_attr_list(attrs)}\n"
-        yield from self._body
-        yield "}\n"
+        head = [f"digraph {quote(self._name)} {{\n", *(f"\t{kw}{_attr_list(attrs)}\n" for kw, attrs in self._defaults)]
+        return "".join([*head, *self._body, "}\n"])
