@@ -23,7 +23,8 @@ def _tracked() -> list[Path]:
 
 
 def test_no_file_names_a_machine_path() -> None:
-    own = {str(REPO), str(REPO.parent)}
+    # the checkout's own folders, unless one is a folder every machine has (a clone made right in /tmp)
+    own = {folder for folder in (str(REPO), str(REPO.parent)) if folder not in ("/", "/etc", "/tmp", "/dev", "/run")}
     found = []
     for path in _tracked():
         if not path.is_file():
