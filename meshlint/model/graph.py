@@ -70,22 +70,32 @@ def same_scope(one: Resource, other: Resource) -> bool:
     return not has_placeholder(one.mesh) or one.origin.path == other.origin.path
 
 
+def _weighted_targets_path(kind: str) -> tuple[str, ...]:
+    """Where a route of this kind lists its targets, below the route's origin.base."""
+    return ("spec", ROUTE_TYPE_ALIAS[kind], "action", "weightedTargets")
+
+
 def route_targets(route: Route) -> list[Target]:
     kind = route_type(route.spec)
     if kind is None:
         return []
     targets: tuple[WeightedTarget, ...] = getattr(route.spec, kind).action.weighted_targets
-    base = route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "weightedTargets")
+    base = route.origin.pointer(*_weighted_targets_path(kind))
     return [Target(t.virtual_node, t.weight, t.port, f"{base}/{i}") for i, t in enumerate(targets)]
 
 
-def gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, str] | None:
+def _gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, tuple[str, ...]] | None:
+    """The target of a gateway route and where its service name is written, below the route's origin.base."""
     kind = route_type(route.spec)
     if kind is None or kind == "tcp_route":
         return None
     target: GatewayRouteTarget = getattr(route.spec, kind).action.target
-    return target, route.spec_pointer(ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService",
-                                      "virtualServiceName")
+    return target, ("spec", ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService", "virtualServiceName")
+
+
+def gateway_route_target(route: GatewayRoute) -> tuple[GatewayRouteTarget, str] | None:
+    found = _gateway_route_target(route)
+    return None if found is None else (found[0], route.origin.pointer(*found[1]))
 
 
 _MESH_NAME: tuple[str | int, ...] = ("meshName",)  # Reference paths that every resource of a kind shares
@@ -153,9 +163,10 @@ class MeshGraph:
         for route in m.routes.values():
             yield self._ref(route, _ROUTER_NAME, "VirtualRouter", route.router, "router")
             kind = route_type(route.spec)
-            for i, t in enumerate(self.targets(route)):  # at Target.pointer
-                yield self._ref(route, ("spec", ROUTE_TYPE_ALIAS[kind or ""], "action", "weightedTargets", i,
-                                        "virtualNode"), "VirtualNode", t.node, "route target")
+            if kind is not None:  # at each Target.pointer
+                path = _weighted_targets_path(kind)
+                for i, t in enumerate(self.targets(route)):
+                    yield self._ref(route, (*path, i, "virtualNode"), "VirtualNode", t.node, "route target")
         for node in m.nodes.values():
             for i, backend in enumerate(node.spec.backends or ()):
                 if backend.virtual_service is not None:
@@ -163,12 +174,11 @@ class MeshGraph:
                                     "VirtualService", backend.virtual_service.virtual_service_name, "backend")
         for groute in m.gateway_routes.values():
             yield self._ref(groute, _GATEWAY_NAME, "VirtualGateway", groute.gateway, "gateway")
-            kind = route_type(groute.spec)
-            if kind is not None and kind != "tcp_route":  # at gateway_route_target's pointer
-                target: GatewayRouteTarget = getattr(groute.spec, kind).action.target
-                yield self._ref(groute, ("spec", ROUTE_TYPE_ALIAS[kind], "action", "target", "virtualService",
-                                         "virtualServiceName"), "VirtualService",
-                                target.virtual_service.virtual_service_name, "gateway route target")
+            found = _gateway_route_target(groute)
+            if found is not None:
+                target, at = found
+                yield self._ref(groute, at, "VirtualService", target.virtual_service.virtual_service_name,
+                                "gateway route target")
 
     def targets(self, route: Route) -> list[Target]:
         """`route_targets(route)`, built once per route: a dozen rules and the traversals ask for them. Read-only,
