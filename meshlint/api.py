@@ -19,6 +19,7 @@ from meshlint.model.entities import MeshModel, Resource
 from meshlint.model.graph import MeshGraph
 
 if TYPE_CHECKING:
+    from meshlint.analyze.suppressions import Suppression
     from meshlint.compile import Artifact, ValidatedMesh
     from meshlint.compile.envoy.envoy_json import Json
     from meshlint.compile.envoy.options import CompileOptions
@@ -37,6 +38,7 @@ class CheckResult:
     files: int
     resources: int
     sources: dict[str, SourceFile]  # by display path
+    suppressions: Sequence[Suppression] = ()  # every one in the input files: the compiler's findings obey them
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity == severity)
@@ -94,7 +96,7 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
         if normalized.model.versions:
             diagnostics = _with_versions(diagnostics, normalized.model, found, files, settings)
     checked = CheckResult(diagnostics, normalized.model, analysis.graph, normalized.files,
-                          normalized.resources, dict(files))
+                          normalized.resources, dict(files), analysis.suppressions)
     if compile and not checked.failed(Severity.ERROR):
         from meshlint.compile import ValidatedMesh
         from meshlint.compile.envoy import compile_findings
@@ -154,8 +156,8 @@ def _with_build_findings(checked: CheckResult, findings: Sequence[Finding], sett
     # explicit --ignore (or severity off) does.
     build_settings = settings if settings.select is None else replace(
         settings, select=settings.select | BUILD_RULES)
-    diagnostics = sorted({*checked.diagnostics, *stamp_build(findings, checked.sources, build_settings)},
-                         key=lambda d: d.sort_key)
+    stamped = stamp_build(findings, checked.sources, build_settings, checked.suppressions)
+    diagnostics = sorted({*checked.diagnostics, *stamped}, key=lambda d: d.sort_key)
     return replace(checked, diagnostics=diagnostics)
 
 
@@ -185,6 +187,8 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     checked = check(paths, settings, exclude=[out], verbose=verbose, inputs=inputs)
     if checked.failed(Severity.ERROR):
         return BuildResult(checked, None)
+    for source in checked.sources.values():  # positions of the compiler's findings come from the text now
+        source.keep_positions_only()
     # Everything from here on (compiling, drawing, writing) allocates while check's model and graph are alive:
     # with the cyclic GC on, its rescans of that heap were a second of a 1,000-service build.
     with paused_gc():
@@ -342,7 +346,8 @@ def check_roots(roots: Sequence[tuple[str, Settings, Sequence[Path]]], *, verbos
     diagnostics = sorted({d for r in results for d in r.diagnostics}, key=lambda d: d.sort_key)
     sources = {path: source for r in results for path, source in r.sources.items()}
     return replace(first, diagnostics=diagnostics, files=sum(r.files for r in results),
-                   resources=sum(r.resources for r in results), sources=sources)
+                   resources=sum(r.resources for r in results), sources=sources,
+                   suppressions=[s for r in results for s in r.suppressions])
 
 
 @dataclass(frozen=True)
@@ -372,6 +377,6 @@ def trace(paths: Sequence[str], origin: str, request: TraceRequest, settings: Se
     except OriginError as err:
         raise UsageError(str(err)) from None
     traced = follow(mesh, source, request, options or compile_options(settings))
-    found = {*checked.diagnostics, *stamp_build(traced.findings, checked.sources, settings)}
+    found = {*checked.diagnostics, *stamp_build(traced.findings, checked.sources, settings, checked.suppressions)}
     on_path = sorted((d for d in found if d.resource in traced.on_path), key=lambda d: d.sort_key)
     return TraceResult(checked, traced.trace, on_path)

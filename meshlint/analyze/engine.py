@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from meshlint import catalogue
@@ -29,6 +29,7 @@ _ALWAYS_LOADED = ("parse-error", "schema")
 class Analysis:
     diagnostics: list[Diagnostic]
     graph: MeshGraph
+    suppressions: list[suppressions.Suppression]  # every one in the input files, for the compiler's findings
 
 
 def analyze(
@@ -53,8 +54,8 @@ def analyze(
     kept, problems = suppressions.apply(diagnostics, found, ran)
     about_suppressions = stamp(problems, files, settings)
     if not about_suppressions:  # `kept` is stamp's order already: distinct, sorted by a key that tells all apart
-        return Analysis(kept, graph)
-    return Analysis(sorted({*kept, *about_suppressions}, key=lambda d: d.sort_key), graph)
+        return Analysis(kept, graph, found)
+    return Analysis(sorted({*kept, *about_suppressions}, key=lambda d: d.sort_key), graph, found)
 
 
 def _known(findings: Iterable[Finding], partly_unknown: Mapping[ResourceRef, Resource]) -> Iterator[Finding]:
@@ -117,9 +118,11 @@ def _pointer(finding: Finding, files: Mapping[str, SourceFile]) -> str:
     return finding.pointer if source is None else source.original_pointer(finding.doc, finding.pointer)
 
 
-def stamp_build(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings: Settings) -> list[Diagnostic]:
-    """`stamp` for the compiler's findings, with suppressions applied (analyze already reported their problems)."""
-    kept, _ = suppressions.apply(stamp(findings, files, settings), suppressions.scan(files), set())
+def stamp_build(findings: Iterable[Finding], files: Mapping[str, SourceFile], settings: Settings,
+                found: Sequence[suppressions.Suppression]) -> list[Diagnostic]:
+    """`stamp` for the compiler's findings, with the suppressions analyze found (`Analysis.suppressions`)
+    applied; analyze already reported their problems."""
+    kept, _ = suppressions.apply(stamp(findings, files, settings), found, set())
     return kept
 
 

@@ -47,7 +47,7 @@ from meshlint.compile.dot_style import (
     table_label,
     weight_text,
 )
-from meshlint.compile.dot_writer import Digraph, quote
+from meshlint.compile.dot_writer import Digraph, Statements, quote
 from meshlint.compile.envoy.names import mesh_folder
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, Resource, Route, client_tls, gateway_client_tls
@@ -75,7 +75,7 @@ def topology_dot(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> str:
     """One DOT document with a cluster per mesh (for `meshlint graph`)."""
     found, split = findings(mesh.graph, diagnostics), shares(mesh.graph)
     try:
-        return _document(mesh.graph, found, split, mesh.model.mesh_names())
+        return _document(mesh.graph, found, split, mesh.model.mesh_names()).decode()
     finally:
         _forget()
 
@@ -85,7 +85,7 @@ def compile_topology(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> 
     found, split = findings(mesh.graph, diagnostics), shares(mesh.graph)
     try:
         return [Artifact(PurePosixPath(mesh_folder(name), "topology.dot"),
-                         _document(mesh.graph, found, split, [name]).encode()) for name in mesh.model.mesh_names()]
+                         _document(mesh.graph, found, split, [name])) for name in mesh.model.mesh_names()]
     finally:
         _forget()
 
@@ -112,7 +112,7 @@ def shares(graph: MeshGraph) -> dict[str, dict[str, list[MeshKey]]]:
 
 
 def _document(graph: MeshGraph, found: Findings, split: dict[str, dict[str, list[MeshKey]]],
-              meshes: Sequence[str]) -> str:
+              meshes: Sequence[str]) -> bytes:
     dot = Digraph("meshlint", graph_attr=GRAPH_ATTR, node_attr=KIND_STYLE["default"], edge_attr=KIND_STYLE["edge"])
     legend(dot)
     unresolved: dict[str, set[tuple[str, str]]] = {}
@@ -121,10 +121,10 @@ def _document(graph: MeshGraph, found: Findings, split: dict[str, dict[str, list
             unresolved.setdefault(ref.mesh, set()).add((ref.kind, ref.name))
     for name in meshes:  # each drawing is let go once written: a 10,000-service mesh's is as large as its DOT
         _emit(dot, _draw(_Drawing(graph, name, found, split.get(name, {}), unresolved=unresolved.get(name, set()))))
-    return dot.source
+    return dot.encoded()
 
 
-def _emit(dot: Digraph, drawing: _Drawing) -> None:
+def _emit(dot: Statements, drawing: _Drawing) -> None:
     declared = drawing.graph.model.declared("Mesh", drawing.mesh, drawing.mesh)
     with dot.subgraph(name=f"cluster_{dot_id('Mesh', drawing.mesh, '')}") as cluster:
         cluster.attr(label=text(f"mesh {drawing.mesh}" + ("" if declared else " (not defined)")),

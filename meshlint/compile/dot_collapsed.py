@@ -15,7 +15,7 @@ from meshlint.compile import ValidatedMesh
 from meshlint.compile.dot import shares
 from meshlint.compile.dot_facts import TLS_STATES, connection_state, dot_id, label, text
 from meshlint.compile.dot_style import GRAPH_ATTR, KIND_STYLE, MISSING_STYLE, TLS_STYLE, TLS_WORDS, legend
-from meshlint.compile.dot_writer import Digraph
+from meshlint.compile.dot_writer import Digraph, Statements
 from meshlint.diagnostics import Diagnostic
 from meshlint.model.entities import MeshKey, client_tls, gateway_client_tls
 from meshlint.model.graph import MeshGraph, gateway_route_target
@@ -36,7 +36,7 @@ def collapsed_dot(mesh: ValidatedMesh, diagnostics: Sequence[Diagnostic]) -> str
     return dot.source
 
 
-def _draw(cluster: Digraph, graph: MeshGraph, share: dict[str, list[MeshKey]]) -> None:
+def _draw(cluster: Statements, graph: MeshGraph, share: dict[str, list[MeshKey]]) -> None:
     edges: Edges = {}
     for (m, name) in share.get("gateways", ()):
         cluster.node(dot_id("VirtualGateway", m, name), label=label([name]), shape="box", style="filled",
@@ -52,7 +52,7 @@ def _draw(cluster: Digraph, graph: MeshGraph, share: dict[str, list[MeshKey]]) -
         cluster.edge(tail, head, tooltip=text(TLS_WORDS[state]), **TLS_STYLE[state])
 
 
-def _call_edges(cluster: Digraph, graph: MeshGraph, keys: list[MeshKey], edges: Edges) -> None:
+def _call_edges(cluster: Statements, graph: MeshGraph, keys: list[MeshKey], edges: Edges) -> None:
     for (m, name) in keys:
         node = graph.model.nodes[(m, name)]
         owners = [dot_id("VirtualService", m, vs.name) for vs in graph.services_of_node.get((m, name), ())]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshlint.compile.dot_facts import listener_state, printable
-from meshlint.compile.dot_writer import Digraph
+from meshlint.compile.dot_writer import Statements
 from meshlint.model.entities import Resource
 from meshlint.model.graph import route_type
 from meshlint.model.spec import GatewayRouteSpec, RouteSpec
@@ -161,7 +161,7 @@ _LEGEND_EDGES = (
 )
 
 
-def legend(dot: Digraph) -> None:
+def legend(dot: Statements) -> None:
     """One table node: the node kinds, the TLS state of a connection, and the finding overlays."""
     rows = ['<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>']
     for kind, text in (("VirtualGateway", "virtual gateway: routes, match"),

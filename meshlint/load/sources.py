@@ -93,6 +93,16 @@ class SourceFile:
         text = self.quoted.original if self.quoted is not None else self.text
         return text.splitlines() if text else []
 
+    def keep_positions_only(self) -> None:
+        """Let the documents' data and position tables go: `span` composes the file again when a position is
+        asked for (as it does for JSON). For `build` once check is done: the compiler reads the model, not the
+        documents, which with their tables are a fifth of a large mesh's memory. Terraform documents stay (their
+        positions come from their syntax tree); `empty`, `--fix` and suppressions need the data (ask them first).
+        """
+        for doc in self.docs:
+            if doc.hcl is None:
+                doc.data, doc.marks, doc.index = None, None, {}
+
     def translate(self, doc: int, table: Mapping[str, str]) -> None:
         """Register translated pointers (`/~t<n>/...`) of document `doc` -> pointers into the original."""
         self._translations.setdefault(doc, {}).update(table)

@@ -84,3 +84,44 @@ def test_the_text_report_splits_each_file_once_and_keeps_none(tmp_path: Path, mo
     assert sorted(split) == ["route-0.yaml", "route-1.yaml", "route-2.yaml"]
     assert text.count("|       - {virtualNode: web-v1, weight: 60}") == 6  # every excerpt quoted
     assert all(source._lines is None for source in result.sources.values())  # no file's lines kept
+
+
+def _pointers(data: object, at: str = "") -> list[str]:
+    """Every pointer into `data`, the document itself first."""
+    found = [at]
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found += _pointers(value, f"{at}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    return found
+
+
+@pytest.mark.parametrize("folder", ["examples/shop", "fixtures/trust-source-mismatch/fail",
+                                    "fixtures/template-placeholder/pass", "fixtures/schema/pass",
+                                    "fixtures/schema/fail"])
+def test_positions_stay_when_build_lets_the_documents_go(folder: str) -> None:
+    """`build` drops the parsed documents once check is done (SourceFile.keep_positions_only): every position
+    the compiler's findings can ask for, in the user's documents and in translated resources, stays where it
+    was, whether it came from the fast walk's table, a composed node tree (JSON) or a tag (`!Ref`)."""
+    from meshlint.api import check
+
+    result = check([str(Path(__file__).resolve().parents[2] / folder)])
+    asked = [(source, doc, pointer, at_key)
+             for source in result.sources.values() for doc, parsed in enumerate(source.docs) if parsed.hcl is None
+             for pointer in [*_pointers(parsed.data), *source._translations.get(doc, {})]
+             for at_key in (False, True)]
+    assert len(asked) > 100
+    before = [source.span(doc, pointer, at_key=at_key) for source, doc, pointer, at_key in asked]
+    for source in result.sources.values():
+        source.keep_positions_only()
+    assert all(parsed.data is None and parsed.marks is None for source in result.sources.values()
+               for parsed in source.docs if parsed.hcl is None)
+    assert [source.span(doc, pointer, at_key=at_key) for source, doc, pointer, at_key in asked] == before
+
+
+def test_build_keeps_no_documents_once_checked(tmp_path: Path) -> None:
+    from meshlint.api import build
+
+    shop = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    built = build([str(shop)], tmp_path / "out")
+    assert built.written is not None and built.check.sources
+    assert all(parsed.data is None for source in built.check.sources.values() for parsed in source.docs)
