@@ -227,6 +227,8 @@ def build(
             result = api.build(paths or ["."], out, found, options, verbose=verbose,
                                inputs=input_options(parameter, substitute_env, env_file, name_fragment),
                                check_only=check_only)
+            if not watch:
+                report.keep_until_exit(result)
         except (UsageError, OutputError) as err:
             if not watch:
                 raise fail(str(err)) from None

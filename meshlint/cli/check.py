@@ -81,11 +81,11 @@ def check(
         return _checked(paths, config, select, ignore, entry_point, exclude, verbose, mesh_roots, inputs, compile)
 
     try:
-        result = run()
+        result = report.keep_until_exit(run())
         if (fix or diff) and _fixed(result, write=not diff):
             if diff:
                 raise typer.Exit(1)
-            result = run()
+            result = report.keep_until_exit(run())
         elif diff:
             raise typer.Exit(0)
         if baseline is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from meshlint.cli.options import Format
 
@@ -13,6 +13,17 @@ if TYPE_CHECKING:
     from meshlint.diagnostics import Severity
 
 EXIT_INTERNAL = 3  # meshlint itself failed (a bug): never a verdict on the input; see the README's Guarantees
+
+_T = TypeVar("_T")
+_UNTIL_EXIT: list[object] = []
+
+
+def keep_until_exit(result: _T) -> _T:
+    """Hold a command's result until the process ends (meshlint.cli.main ends it without freeing anything):
+    let go when the command returns, a 1,000-service mesh's model, graph and documents took 55 ms to free
+    object by object, a twentieth of the check. Not for a loop (build --watch), whose runs must be let go."""
+    _UNTIL_EXIT.append(result)
+    return result
 
 
 def crashed(result: CheckResult) -> bool:

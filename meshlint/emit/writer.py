@@ -24,7 +24,9 @@ import ctypes
 import errno
 import hashlib
 import os
+import queue
 import shutil
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -133,7 +135,7 @@ class NewTree:
         target = resolve_out(out)
         self._out = out
         self._paths = _Paths()
-        self._digests: dict[str, str] = {}  # what this tree holds: path -> sha256, for the manifest
+        self._writer = _Writer()  # what this tree holds, written on a thread of its own
         self._swapped = False
         self._links: list[str] = []  # DIR a mount point: the links to the tree this build made in it
         self._closing = ExitStack()
@@ -158,6 +160,7 @@ class NewTree:
         self._closing.callback(self._undo)
         self._record.tmp.mkdir()  # after the record, so that a kill from here on leaves nothing it does not account for
         self._root = os.path.realpath(self._record.tmp)
+        self._closing.callback(self._writer.stop)  # runs before _undo: nothing is written into a removed tree
         if os.path.isdir(self._target):
             keep_owner(self._shown, self._target, self._root, times=False)
         self._folders: dict[str, str] = {}  # folder of the new tree (relative) -> its path, made and checked
@@ -172,8 +175,7 @@ class NewTree:
         """Write one file into the new tree."""
         rel = self._paths.claim(artifact.path)
         with _as_output_error(self._out):
-            _write_file(self._place(rel), artifact.content)
-        self._digests[rel] = hashlib.sha256(artifact.content).hexdigest()
+            self._writer.put(self._place(rel), rel, artifact.content)
 
     def _place(self, rel: str) -> str:
         """Where `rel` goes in the new tree (tree.inside), its folder made and checked once for all the files in
@@ -201,9 +203,10 @@ class NewTree:
             self._closing.close()
 
     def _commit(self, generator: str) -> WriteResult:
-        content = manifest.render(self._digests, generator)
+        digests = self._writer.finish()
+        content = manifest.render(digests, generator)
         _write_file(os.path.join(self._root, MANIFEST), content)
-        files = {**self._digests, MANIFEST: hashlib.sha256(content).hexdigest()}
+        files = {**digests, MANIFEST: hashlib.sha256(content).hexdigest()}
         old, warnings = self._old, self._warnings
         _check_conflicts(self._shown, self._target, files, old)
         if self._mount is not None:
@@ -238,6 +241,63 @@ class NewTree:
             for folder in reversed(made):
                 with suppress(OSError):  # not empty: someone else is using it now
                     os.rmdir(folder)
+
+
+class _Writer:
+    """Writes a tree's files on a thread of its own, so that the disk's part (creating a file has measured
+    0.3 to 0.8 ms on a virtual machine's ext4: over a second of a 1,000-service build) runs beside the making
+    of the next file instead of after it; open, write and hashing let the interpreter's lock go. At most
+    `_IN_FLIGHT` files wait, so memory stays bounded. The first error stops the writing; `put` and `finish`
+    raise it in the build's thread."""
+
+    _IN_FLIGHT = 16
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, str, bytes] | None] = queue.Queue(self._IN_FLIGHT)
+        self._digests: dict[str, str] = {}  # path in the tree -> sha256, for the manifest
+        self._error: BaseException | None = None
+        self._discard = False  # stopping without a commit: what still waits is not written
+        self._thread: threading.Thread | None = None
+
+    def put(self, path: str, rel: str, content: bytes) -> None:
+        """Write `content` to `path` (`rel` in the tree) soon. Raises an earlier write's error."""
+        self._raise()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="meshlint-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((path, rel, content))
+
+    def finish(self) -> dict[str, str]:
+        """Wait until every file is written; their digests. Raises the first write's error."""
+        self._join()
+        self._raise()
+        return self._digests
+
+    def stop(self) -> None:
+        """Write nothing more and wait for the thread to end (the tree is being removed)."""
+        self._discard = True
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None or self._discard:
+                continue  # drain, so that the build's thread never waits on a full queue
+            path, rel, content = item
+            try:
+                _write_file(path, content)
+                self._digests[rel] = hashlib.sha256(content).hexdigest()
+            except BaseException as err:  # handed to the build's thread
+                self._error = err
 
 
 class _Paths:

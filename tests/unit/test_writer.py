@@ -175,10 +175,11 @@ def test_each_file_goes_into_the_new_tree_when_added_and_out_changes_only_at_com
     add_foreign(out)
     before = snapshot(out)
     with writer.NewTree(out) as tree:
-        for artifact in artifacts(SECOND):
+        for added, artifact in enumerate(artifacts(SECOND), 1):
             tree.add(artifact)
             (tmp,) = [tmp_path / p for p in leftovers(out) if "-tmp-" in p]
-            assert (tmp / artifact.path).read_bytes() == artifact.content  # written, not held until the swap
+            written = sum(1 for a in artifacts(SECOND) if (tmp / a.path).exists())
+            assert added - written <= writer._Writer._IN_FLIGHT + 1  # written as they come, not held until the swap
         assert snapshot(out) == before
         result = tree.commit(GENERATOR)
     assert {rel: (out / rel).read_text() for rel in SECOND} == SECOND
@@ -465,3 +466,52 @@ def test_a_late_entry_that_cannot_be_moved_keeps_the_previous_tree(tmp_path: Pat
     assert len(kept) == 1 and (out.parent / kept[0] / "custom" / "empty").read_text() == "now a file"
     build(out, SECOND)
     assert (out.parent / kept[0]).exists()  # never cleaned up automatically
+
+
+def test_files_are_written_beside_the_build_with_a_bounded_number_waiting(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files go to disk on the writer's thread while the build makes the next ones; however slow the disk,
+    at most _IN_FLIGHT of them (and the one being written) wait in memory, and commit waits for all."""
+    many = {f"shop/virtual-nodes/n{i:03d}.json": f"node {i}" for i in range(100)}
+    slow = writer._write_file
+
+    def slow_write(path: str, content: bytes) -> None:
+        time.sleep(0.002)
+        slow(path, content)
+
+    monkeypatch.setattr(writer, "_write_file", slow_write)
+    out = tmp_path / "envoy"
+    waiting = []
+    with writer.NewTree(out) as tree:
+        for added, artifact in enumerate(artifacts(many), 1):
+            tree.add(artifact)
+            (tmp,) = [tmp_path / p for p in leftovers(out) if "-tmp-" in p]
+            waiting.append(added - sum(1 for rel in many if (tmp / rel).exists()))
+        result = tree.commit(GENERATOR)
+    assert max(waiting) <= writer._Writer._IN_FLIGHT + 1 and max(waiting) > 1  # bounded, and beside the build
+    assert {rel: (out / rel).read_text() for rel in many} == many and result.files == sorted([*many, MANIFEST])
+
+
+@pytest.mark.parametrize("failing", [3, 60])
+def test_a_write_that_fails_on_the_writers_thread_fails_the_build_and_leaves_out_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: int) -> None:
+    out = tmp_path / "envoy"
+    build(out, FIRST)
+    before = snapshot(out)
+    many = {f"shop/virtual-nodes/n{i:03d}.json": f"node {i}" for i in range(80)}
+    calls = []
+    real = writer._write_file
+
+    def failing_write(path: str, content: bytes) -> None:
+        calls.append(path)
+        if len(calls) == failing:
+            raise OSError(28, "No space left on device")
+        real(path, content)
+
+    monkeypatch.setattr(writer, "_write_file", failing_write)
+    with pytest.raises(OutputError, match="No space left on device"), writer.NewTree(out) as tree:
+        for artifact in artifacts(many):
+            tree.add(artifact)
+        tree.commit(GENERATOR)
+    assert snapshot(out) == before and leftovers(out) == []
+    assert len(calls) == failing  # nothing written after the failure

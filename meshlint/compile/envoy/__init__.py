@@ -98,29 +98,28 @@ _escape = encode_basestring
 
 
 def _pretty(value: Any, newline: str, write: Callable[[str], Any]) -> None:
-    """`value` (a dict or list) through `write`; strings and integers, most of the leaves, are written in
-    place rather than through a call each."""
+    """`value` (a dict or list) through `write`. A member whose value is a string or an integer (most of the
+    leaves) is one piece, its separator, key and value formatted together: a call per piece is the cost."""
     inner = newline + "  "
+    after = "," + inner
     if type(value) is dict:
         if not value:
             write("{}")
             return
         separator = "{" + inner
         for key in sorted(value):
-            write(separator)
-            write(_escape(key))
-            write(": ")
             item = value[key]
             kind = type(item)
             if kind is str:
-                write(_escape(item))
+                write(f"{separator}{_escape(key)}: {_escape(item)}")
             elif kind is int:
-                write(int.__repr__(item))
+                write(f"{separator}{_escape(key)}: {int.__repr__(item)}")
             elif kind is dict or kind is list:
+                write(f"{separator}{_escape(key)}: ")
                 _pretty(item, inner, write)
             else:
-                write(_scalar(item))
-            separator = "," + inner
+                write(f"{separator}{_escape(key)}: {_scalar(item)}")
+            separator = after
         write(newline + "}")
     else:
         if not value:
@@ -128,15 +127,15 @@ def _pretty(value: Any, newline: str, write: Callable[[str], Any]) -> None:
             return
         separator = "[" + inner
         for item in value:
-            write(separator)
             kind = type(item)
             if kind is str:
-                write(_escape(item))
+                write(separator + _escape(item))
             elif kind is dict or kind is list:
+                write(separator)
                 _pretty(item, inner, write)
             else:
-                write(_scalar(item))
-            separator = "," + inner
+                write(separator + _scalar(item))
+            separator = after
         write(newline + "]")
 
 
