@@ -175,7 +175,8 @@ def build(paths: Sequence[str], out: Path, settings: Settings | None = None,
     """Check `paths`; with no error, compile them and write the tree into `out` atomically.
 
     `out` is never read as input. `options` default to `compile_options(settings)`. Raises UsageError (bad
-    paths) and emit.writer.OutputError (an output folder that cannot be written safely).
+    paths) and emit.writer.OutputError (an output folder that cannot be written safely). Once check found no
+    error, the sources keep their text but not their parsed documents (SourceFile.keep_positions_only).
     """
     from meshlint.compile import ValidatedMesh
     from meshlint.emit import writer
