@@ -87,27 +87,28 @@ class _Shape(BaseModel):
 
     @model_validator(mode="after")
     def _fields_set_shared(self) -> Self:
-        return _share_fields_set(self)
+        # pydantic gives every object a set of the members it was given (216 to 728 bytes, often more than the
+        # object itself, and there are dozens per resource); objects given the same members share one frozenset
+        # instead, which halves the memory specs take. Nothing adds to a model's fields set (no
+        # model_copy(update=...)). The slot is read and written through its descriptor: one call per object.
+        fields = frozenset(_get_fields_set(self))
+        _set_fields_set(self, _FIELDS_SETS.setdefault(fields, fields))
+        return self
 
 
 class _Union(_Shape):
     @model_validator(mode="after")
     def _fields_set_shared(self) -> Self:  # in place of _Shape's: one call per object
-        if len(self.model_fields_set) != 1:
+        fields = frozenset(_get_fields_set(self))
+        if len(fields) != 1:
             raise ValueError("exactly one member must be set")
-        return _share_fields_set(self)
+        _set_fields_set(self, _FIELDS_SETS.setdefault(fields, fields))
+        return self
 
 
 _FIELDS_SETS: dict[frozenset[str], frozenset[str]] = {{}}
-
-
-def _share_fields_set(model: _T) -> _T:
-    # pydantic gives every object a set of the members it was given (216 to 728 bytes, often more than the object
-    # itself, and there are dozens per resource); objects given the same members share one frozenset instead,
-    # which halves the memory specs take. Nothing here adds to a model's fields set (no model_copy(update=...)).
-    fields = frozenset(model.__pydantic_fields_set__)  # type: ignore[attr-defined]
-    object.__setattr__(model, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(fields, fields))
-    return model
+_get_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__get__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 """
 
 Json = dict[str, Any]

@@ -11,6 +11,7 @@ is refused before anything expands it), recursive aliases and nesting depth.
 from __future__ import annotations
 
 import json
+import operator
 import re
 import sys
 from array import array
@@ -506,11 +507,11 @@ class _Loader(CParser):
             return tag
         return _MAP if kind is yaml.MappingNode else _SEQ
 
-    def descend_resolver(self, parent: Any, index: Any) -> None:
-        """No path-based resolvers are registered: nothing to track."""
-
-    def ascend_resolver(self) -> None:
-        """See descend_resolver."""
+    # No path-based resolvers are registered, so there is nothing to track on the way down and up; the
+    # composer still calls both for every node (half a million calls at 1,000 services). Builtins take the
+    # calls without entering the interpreter: `operator.is_(parent, index)` and `tuple()`, results unused.
+    descend_resolver = operator.is_
+    ascend_resolver = tuple
 
 
 _RESOLVER = yaml.resolver.Resolver()
