@@ -16,7 +16,6 @@ disk (before any template substitution). Every input format implements it for it
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ import yaml
 
 from meshlint.diagnostics import Finding, Position, parent_pointer, split_pointer
 from meshlint.load.files import Excluded, InputFile, Walked, discover, read_text
-from meshlint.load.halves import in_halves
 from meshlint.load.parse import (
     HCL_SUFFIXES,
     NodeIndex,
@@ -239,50 +237,40 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
     paths = list(paths)
     inputs, findings, walked = discover(paths, exclude, excluded)
     files: list[SourceFile] = []
-    # Many files on a machine with a second core: a forked child reads half of them (load.halves). Terraform
-    # modules are read one folder at a time, and their syntax trees are not worth sending back.
-    many = len(inputs) >= FORK_FROM and not any(item.display.endswith(HCL_SUFFIXES) for item in inputs)
-    read = in_halves(functools.partial(_read, substitutions=substitutions), inputs, many)
-    for item, (source, found) in zip(inputs, read, strict=True):
-        source.input = item  # (one read in the child holds a copy)
-        findings.extend(found)
-        files.append(source)
+    for item in inputs:
+        text, problem = read_text(item)
+        if problem is not None:
+            findings.append(problem)
+            files.append(SourceFile(item, None, readable=False))
+            continue
+        assert text is not None
+        substituted = substitute(text, substitutions) if substitutions is not None else None
+        if substituted is not None:
+            text = substituted.text
+            substituted = substituted if substituted.replaced else None
+        docs, problems = parser_for(item)(text, record=False)
+        hcl = item.display.endswith(HCL_SUFFIXES)  # `${...}` is HCL's own interpolation: never quoted
+        quoted = quote_placeholders(text) if any(p.fatal for p in problems) and not hcl else None
+        if quoted is not None:  # a file that parses once its standalone placeholders are quoted is read so
+            retried, again = parser_for(item)(quoted.text, record=False)
+            if any(p.fatal for p in again):
+                quoted = None
+            else:
+                text, docs, problems = quoted.text, retried, again
+        if not hcl and any(p.fatal and p.message.startswith("not valid") for p in problems) and (
+                is_helm_template(text) or not is_appmesh_text(text)):  # (a module's .tf files are read as one)
+            what, help_text = looks_like(text, item.display)
+            findings.append(Finding("ignored-input", f"{what}: not read ({problems[0].message})", item.display,
+                                    position=Position(1, 1), help=help_text))
+            files.append(SourceFile(item, text, readable=False))
+            continue
+        if problems and not any(p.fatal for p in problems) and not is_appmesh_text(text):
+            problems = []  # a duplicate key in another tool's file (a CloudFormation template of EKS): not ours
+        for p in problems:
+            findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
+        files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems),
+                                substituted=substituted, quoted=quoted))
     return Sources(files, findings, walked, paths)
-
-
-FORK_FROM = 64  # files: below this, reading them all here costs less than forking and handing back
-
-
-def _read(item: InputFile, substitutions: Mapping[str, str] | None) -> tuple[SourceFile, list[Finding]]:
-    """One input file read and parsed, with what reading it found."""
-    text, problem = read_text(item)
-    if problem is not None:
-        return SourceFile(item, None, readable=False), [problem]
-    assert text is not None
-    substituted = substitute(text, substitutions) if substitutions is not None else None
-    if substituted is not None:
-        text = substituted.text
-        substituted = substituted if substituted.replaced else None
-    docs, problems = parser_for(item)(text, record=False)
-    hcl = item.display.endswith(HCL_SUFFIXES)  # `${...}` is HCL's own interpolation: never quoted
-    quoted = quote_placeholders(text) if any(p.fatal for p in problems) and not hcl else None
-    if quoted is not None:  # a file that parses once its standalone placeholders are quoted is read so
-        retried, again = parser_for(item)(quoted.text, record=False)
-        if any(p.fatal for p in again):
-            quoted = None
-        else:
-            text, docs, problems = quoted.text, retried, again
-    if not hcl and any(p.fatal and p.message.startswith("not valid") for p in problems) and (
-            is_helm_template(text) or not is_appmesh_text(text)):  # (a module's .tf files are read as one)
-        what, help_text = looks_like(text, item.display)
-        return SourceFile(item, text, readable=False), [
-            Finding("ignored-input", f"{what}: not read ({problems[0].message})", item.display,
-                    position=Position(1, 1), help=help_text)]
-    if problems and not any(p.fatal for p in problems) and not is_appmesh_text(text):
-        problems = []  # a duplicate key in another tool's file (a CloudFormation template of EKS): not ours
-    found = [Finding("parse-error", p.message, item.display, position=p.position, help=p.help) for p in problems]
-    return SourceFile(item, text, docs, readable=not any(p.fatal for p in problems), substituted=substituted,
-                      quoted=quoted), found
 
 
 def parser_for(item: InputFile) -> Callable[..., tuple[list[ParsedDoc], list[Problem]]]:
