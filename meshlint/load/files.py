@@ -65,21 +65,32 @@ def special_kind(mode: int) -> str | None:
 def read_regular(path: Path, limit: int) -> bytes:
     """The bytes of the regular file at `path` (links followed), at most `limit` + 1 of them so that the
     caller can tell a file over the limit. Anything else is never opened for reading: NotReadable. OSError
-    as usual (missing, no permission)."""
-    kind = special_kind(os.stat(path).st_mode)
-    if kind is not None or os.path.isdir(path):
-        raise NotReadable(f"{kind or 'a folder'}, not a regular file")
+    as usual (missing, no permission).
+
+    Plain `os` calls, no file object: a buffered reader costs more than the read of a small file, and a
+    folder walk reads thousands of them."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotReadable(f"{special_kind(mode) or 'a folder'}, not a regular file")
     # O_NONBLOCK: were the file swapped for a FIFO since the stat, opening it still returns at once, and the
     # fstat below refuses it before any read
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as handle:
+    try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise NotReadable(f"{special_kind(opened.st_mode) or 'a folder'}, not a regular file")
         if opened.st_size > limit:
             raise TooLarge(opened.st_size, limit)
         os.set_blocking(fd, True)
-        return handle.read(limit + 1)
+        # the size is a hint (the file may grow or shrink while read): read to the end, or to limit + 1
+        chunks = [os.read(fd, min(opened.st_size, limit) + 1)]
+        got = len(chunks[0])
+        while chunks[-1] and got <= limit:
+            chunks.append(os.read(fd, min(limit + 1 - got, 1 << 20)))
+            got += len(chunks[-1])
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_small_text(path: Path, what: str, limit: int) -> str:

@@ -181,6 +181,21 @@ def test_a_file_swapped_for_a_fifo_after_the_walk_is_not_read(tmp_path: Path) ->
     assert problem.message == "not read: a named pipe (FIFO), not a regular file"
 
 
+def test_the_reader_reads_to_the_end_not_to_the_size_stat_gave(tmp_path: Path) -> None:
+    """A file's size is a hint: a file written while it is read, or one the kernel sizes 0 (/proc), is read to
+    its end; what passes the limit is cut at limit + 1, which the caller reports as too large."""
+    proc = Path("/proc/self/status")
+    if proc.is_file():
+        assert os.stat(proc).st_size == 0
+        assert load_files.read_regular(proc, 1 << 20).startswith(b"Name:")
+    (tmp_path / "big.yaml").write_bytes(b"x" * 5000)
+    assert load_files.read_regular(tmp_path / "big.yaml", 5000) == b"x" * 5000
+    with pytest.raises(load_files.TooLarge):
+        load_files.read_regular(tmp_path / "big.yaml", 4999)
+    if proc.is_file():  # sized 0, longer than the limit: cut at limit + 1
+        assert len(load_files.read_regular(proc, 10)) == 11
+
+
 # --- links out of the checked tree ----------------------------------------------------------------------------
 SECRET = "aws_secret_access_key: AKIAEXAMPLESECRET"
 
