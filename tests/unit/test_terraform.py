@@ -214,6 +214,17 @@ def test_local_modules_are_followed_and_remote_ones_reported(tmp_path: Path) -> 
     assert not [d for d in result.diagnostics if d.rule == "unresolved-value"]
 
 
+def test_a_local_module_folder_with_no_tf_file_is_said_to_be_missing_or_empty(tmp_path: Path) -> None:
+    """A git submodule that was not checked out is an empty folder: said as such, not as a folder left out."""
+    files = {"main.tf": 'module "acm" {\n  source = "./modules/terraform-aws-acm"\n}\n'
+                        + NODE.format(key="n", name='"web"', mesh='"shop"', port=8080)}
+    (tmp_path / "modules" / "terraform-aws-acm").mkdir(parents=True)
+    result = _check(_write(tmp_path, files))
+    (message,) = [d.message for d in result.diagnostics if d.rule == "ignored-input"]
+    assert "no .tf file of folder" in message and "modules/terraform-aws-acm" in message
+    assert "git submodule" in message
+
+
 def test_a_module_argument_is_unknown_only_where_an_app_mesh_value_reads_it(tmp_path: Path) -> None:
     # An IAM policy from a data source handed to a role module is no App Mesh value: nothing to report.
     # The same kind of value as a node's hostname is: reported once, at the call's argument.

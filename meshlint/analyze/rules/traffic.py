@@ -463,16 +463,21 @@ def port_mismatch(ctx: RuleContext) -> Iterator[Finding]:
                                   f"route {route.qualified_name!r} sends to port {target.port} of virtual node "
                                   f"{node.name!r}, which listens on {', '.join(map(str, ports))}",
                                   "use one of the node's listener ports, or add the listener to the node")
-            elif len(set(ports)) == 1:
+            elif router is not None and not router_ports and len(set(ports)) == 1:
                 implicit.append((node.name, ports[0], target.pointer))
+        # Only a router without a listener leaves the clients' port to its routes' targets, which then must agree
+        # (aws-app-mesh-examples#93). A router listener is the port clients call, and each target is reached on
+        # its own node's port (aws-app-mesh-examples#94): targets on different ports are fine there.
         if len({p for _, p, _ in implicit}) > 1:
             first_port = implicit[0][1]
             odd = next(t for t in implicit if t[1] != first_port)
             listing = ", ".join(f"{name} {p}" for name, p, _ in implicit)
             yield finding("port-mismatch", route, odd[2] + "/virtualNode",
-                          f"targets of route {route.qualified_name!r} listen on different ports ({listing}) "
-                          "and name no port; App Mesh drops the route without an error",
-                          "make the target nodes listen on the same port, or set port on every weighted target")
+                          f"targets of route {route.qualified_name!r} listen on different ports ({listing}), and "
+                          f"virtual router {route.router!r} has no listener to give clients a port; App Mesh drops "
+                          "the route without an error",
+                          "add a listener to the virtual router (clients call its port, and each target is reached "
+                          "on its own), or make the target nodes listen on the same port")
 
 
 # ---- target-protocol-mismatch ---------------------------------------------------------------------

@@ -268,7 +268,11 @@ class ModuleInstance:
             found = [ModuleInstance(code, self.codes, self.reporter, self._inputs(call, names), None, self.depth + 1)
                      for names in self._call_instances(call)]
         else:
-            where = "it is not a local folder" if folder is None else f"folder {folder} is not among the inputs"
+            # a local folder that was not read: outside the paths checked, or with no .tf file (missing, or
+            # a git submodule not checked out)
+            where = "it is not a local folder" if folder is None else (
+                f"no .tf file of folder {folder} was read (the folder is outside the paths checked, or missing or "
+                "empty, as a git submodule not checked out is)")
             source = call.attribute("source")
             self.reporter.once(f"module:{call.pointer}:{call.file.path}", call.site("source"),
                                source.expr if source is not None else call.block,
