@@ -123,7 +123,10 @@ class Cluster:
         elif kustomize.is_kustomization(data, path):
             self.kustomized.update(kustomize.namespaced_files(path, data))
         elif data.get("kind") == "Namespace" and data.get("apiVersion") == "v1":
-            labels = item.labels()
+            # A Namespace written without a label has its labels set elsewhere: `kubectl label`, as the AWS
+            # walkthroughs do it, and `kubectl apply` keeps labels its manifest does not name. Written labels are
+            # taken as they are; none written, or two definitions that differ, leave them unknown.
+            labels = item.labels() or None
             self.namespaces[item.name] = labels if self.namespaces.get(item.name, labels) == labels else None
         elif is_appmesh(data):
             if data.get("apiVersion") != VERSION:

@@ -141,3 +141,14 @@ def test_a_namespace_defined_twice_with_other_labels_has_labels_unknown(tmp_path
     assert "membership-refused" not in {d.rule for d in api.check([str(tmp_path)]).diagnostics}
     (tmp_path / "istio" / "ns-off.yaml").unlink()  # one definition: its labels are the cluster's
     assert "membership-refused" in {d.rule for d in api.check([str(tmp_path)]).diagnostics}
+
+
+@pytest.mark.parametrize("labels", ["{}", "null"])
+def test_a_namespace_written_without_labels_is_labelled_elsewhere(tmp_path: Path, labels: str) -> None:
+    # The yelb walkthroughs apply `kind: Namespace` with no label and then run `kubectl label namespace yelb
+    # mesh=yelb`; `kubectl apply` keeps labels its manifest does not name. No refusal is built on the absence.
+    found = _rules(tmp_path, "---\n".join([NS % labels, MESH % "{matchLabels: {mesh: shop}}", NODE]))
+    assert "membership-refused" not in {r for r, _, _ in found}
+    # a written label that contradicts the selector is the cluster's: still refused
+    found = _rules(tmp_path, "---\n".join([NS % "{mesh: pay}", MESH % "{matchLabels: {mesh: shop}}", NODE]))
+    assert "membership-refused" in {r for r, _, _ in found}
