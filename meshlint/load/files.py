@@ -4,9 +4,9 @@ Folders are walked for *.yaml, *.yml, *.json and Terraform's *.tf, *.tfvars; hid
 symlink loops are detected by device+inode. What is not App Mesh input is left out of a walk: folders of other
 tools (`node_modules`, `vendor`, virtualenvs, `.terraform`, meshlint's own build output), what the config's
 `exclude` globs name, a Helm chart's `templates/` (not YAML until rendered) and template files
-(`*.yaml.template`, `*.yml.tpl`, ...); the last two are counted and said once, and a file named on the command
-line is always read. Reading refuses files over the size limit and text that is not UTF-8; both are findings,
-never exceptions.
+(`*.yaml.template`, `*.yml.tpl`, ..., and `*.template` files whose text names App Mesh); the last two are
+counted and said once, and a file named on the command line is always read. Reading refuses files over the
+size limit and text that is not UTF-8; both are findings, never exceptions.
 """
 
 from __future__ import annotations
@@ -161,6 +161,27 @@ def is_template_file(name: str) -> bool:
     return bool(dot) and f".{suffix}" in TEMPLATE_SUFFIXES and stem.endswith(SUFFIXES)
 
 
+def _bare_template(name: str) -> bool:
+    """`fullapp-appmesh.template`: a template suffix with no YAML or JSON one before it. Such a file may be App Mesh
+    input rendered with envsubst, or anything else (a Jinja HTML page): `_names_app_mesh` tells."""
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and bool(stem) and f".{suffix}" in TEMPLATE_SUFFIXES and not stem.endswith(SUFFIXES)
+
+
+_TEMPLATE_PEEK_BYTES = 1024 * 1024
+
+
+def _names_app_mesh(path: Path) -> bool:
+    """Whether a bare template's text (its first MiB) names an App Mesh kind, CRD group or resource type."""
+    from meshlint.load.templated import is_appmesh_text
+
+    try:
+        head = read_regular(path, _TEMPLATE_PEEK_BYTES)
+    except (OSError, NotReadable):
+        return False
+    return is_appmesh_text(head[:_TEMPLATE_PEEK_BYTES].decode("utf-8", "replace"))
+
+
 def _identity(path: Path) -> tuple[int, int]:
     st = path.stat()
     return (st.st_dev, st.st_ino)
@@ -205,7 +226,8 @@ def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, finding
             except OSError as err:
                 findings.append(_unreadable(path, err))
                 continue
-            if not is_dir and not entry.name.endswith(SUFFIXES) and not is_template_file(entry.name):
+            if (not is_dir and not entry.name.endswith(SUFFIXES) and not is_template_file(entry.name)
+                    and not _bare_template(entry.name)):
                 continue  # never read, whatever it is
             if entry.is_symlink() and not _within(path, root):
                 findings.append(_not_followed(path, root, is_dir))
@@ -224,7 +246,7 @@ def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, finding
                                             display_path(path), position=Position(1, 1),
                                             help="meshlint reads regular files only; a pipe or device could "
                                             "block the run or never end"))
-            else:
+            elif is_template_file(entry.name) or _names_app_mesh(path):
                 walked.templates.append(display_path(path))
     return out
 

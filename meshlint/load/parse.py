@@ -77,6 +77,9 @@ class Problem:
     position: Position
     help: str | None = None
     fatal: bool = True  # a fatal problem drops the document; a non-fatal one (duplicate key) keeps it
+    # a YAML feature other tools use and App Mesh definitions do not (merge keys, keys that are not strings):
+    # a problem of App Mesh input only, never of a docker-compose file or a Rails config beside it
+    foreign: bool = False
 
 
 class _Refused(Exception):
@@ -165,9 +168,9 @@ class _Walker:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _Refused(Problem("YAML merge keys (<<) are not supported in App Mesh definitions",
-                                       _pos(key_node.start_mark), "write the merged fields out"))
+                                       _pos(key_node.start_mark), "write the merged fields out", foreign=True))
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _Refused(Problem("mapping keys must be plain strings", _pos(key_node.start_mark)))
+                raise _Refused(Problem("mapping keys must be plain strings", _pos(key_node.start_mark), foreign=True))
             key = str(key_node.value)
             where = _pos(key_node.start_mark)
             if key in first_seen:

@@ -264,12 +264,13 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
                                     position=Position(1, 1), help=help_text))
             files.append(SourceFile(item, text, readable=False))
             continue
-        if problems and not any(p.fatal for p in problems) and not is_appmesh_text(text):
-            problems = []  # a duplicate key in another tool's file (a CloudFormation template of EKS): not ours
+        readable = not any(p.fatal for p in problems)  # every document read (one refused is not: never "empty")
+        if problems and not is_appmesh_text(text):  # another tool's file: its duplicate keys (a CloudFormation
+            # template of EKS) and merge keys (docker-compose, a Rails config) are its own
+            problems = [p for p in problems if p.fatal and not p.foreign]
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
-        files.append(SourceFile(item, text, docs, readable=not any(p.fatal for p in problems),
-                                substituted=substituted, quoted=quoted))
+        files.append(SourceFile(item, text, docs, readable=readable, substituted=substituted, quoted=quoted))
     return Sources(files, findings, walked, paths)
 
 

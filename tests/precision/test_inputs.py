@@ -66,6 +66,42 @@ def test_a_walkthrough_with_a_helm_chart_beside_the_mesh_has_no_error(tmp_path: 
     assert not any("node_modules" in d.path for d in result.diagnostics)
 
 
+def test_merge_keys_of_another_tools_file_are_its_own_and_app_mesh_files_may_not_use_them(tmp_path: Path) -> None:
+    """docker-compose files and Rails configs beside a mesh use YAML merge keys (`<<: *default`); meshlint refuses
+    them in App Mesh definitions only."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "database.yml").write_text("default: &default\n  adapter: sqlite3\ndevelopment:\n  <<: *default\n"
+                                           "  database: db/development.sqlite3\n")
+    (tmp_path / "docker-compose.yml").write_text("x-common: &common\n  restart: always\nservices:\n  web:\n"
+                                                 "    <<: *common\n    image: web\n")
+    result = check_in(tmp_path)
+    assert result.summary()["errors"] == 0, golden_lines(result.diagnostics)
+    assert not [d for d in result.diagnostics if d.path in ("database.yml", "docker-compose.yml")]
+    (tmp_path / "node.yaml").write_text("meshName: shop\nvirtualNodeName: extra\nspec:\n  listeners:\n"
+                                        "    - portMapping: &d {port: 8080, protocol: http}\n"
+                                        "    - portMapping: {<<: *d, port: 8081}\n")
+    lines = golden_lines(check_in(tmp_path).diagnostics)
+    assert any(line.startswith("node.yaml:6:") and "merge keys" in line for line in lines), lines
+
+
+def test_a_template_without_a_yaml_suffix_counts_when_it_names_app_mesh(tmp_path: Path) -> None:
+    """`fullapp-appmesh.template` (rendered with envsubst) declares the nodes an update input's route targets: it is
+    a template file of the walk, and its names are defined. A Jinja page beside it is nothing of meshlint's."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "fullapp-appmesh.template").write_text(
+        "meshName: shop\nvirtualNodeName: orders-v2\nspec:\n  listeners:\n    - portMapping: {port: 8080, "
+        "protocol: http}\n  serviceDiscovery: {dns: {hostname: ${HOST}}}\n")
+    (tmp_path / "page.j2").write_text("<html>{{ title }}</html>\n")
+    (tmp_path / "update-route.json").write_text(json.dumps({
+        "meshName": "shop", "virtualRouterName": "orders", "routeName": "r", "spec": {"httpRoute": {
+            "match": {"prefix": "/"}, "action": {"weightedTargets": [{"virtualNode": "orders-v2", "weight": 1}]}}}}))
+    result = check_in(tmp_path, settings=Settings(select=frozenset({"dangling-reference", "ignored-input"})))
+    lines = golden_lines(result.diagnostics)
+    assert [d.path for d in result.diagnostics if d.rule == "ignored-input"] == ["fullapp-appmesh.template"], lines
+    assert [d.message for d in result.diagnostics if d.rule == "dangling-reference"] == [
+        "route 'orders/r' belongs to virtual router 'orders', which is not defined in mesh 'shop'"], lines
+
+
 def test_a_helm_template_named_on_the_command_line_is_a_note_not_an_error(tmp_path: Path) -> None:
     _walkthrough(tmp_path)
     diagnostic, nothing = check_in(tmp_path, ["chart/templates/vn.yaml"]).diagnostics

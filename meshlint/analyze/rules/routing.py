@@ -42,8 +42,9 @@ def weights_sum(ctx: RuleContext) -> Iterator[Finding]:
     for route, targets, total, pointer in weighted_routes(ctx):
         if total == 100 or total == 0 or total > 100:
             continue  # 0 and above 100 are rejected outright: weights-invalid reports them
-        if len(targets) == 1:
-            continue  # one target receives every request whatever its weight (`weight: 1` is the usual spelling)
+        if sum(1 for t in targets if t.weight > 0) == 1:
+            continue  # one target receives every request whatever its weight (`weight: 1` is the usual spelling),
+            # also beside targets parked at 0 (a rollout's first or last step: v1 1, v2 0)
         message = f"weights of route {route.qualified_name!r} add up to {total}, not 100"
         applied, fixed = split_texts(targets)
         help_text = f"App Mesh reads weights as relative and would split {applied}; write {fixed} to say so"
