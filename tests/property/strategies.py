@@ -725,6 +725,11 @@ def _find(docs: list[Doc], **keys: str) -> int:
                 and set(d) - {"spec"} == {"meshName", *keys})
 
 
+def _weighted(route: RoutePlan) -> int:
+    """How many targets of the route have a weight above 0."""
+    return sum(1 for t in route.targets if t[1] > 0)
+
+
 @st.composite
 def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
     """One of: remove a route target node, lower one weight, raise one above a total of 100, add a back
@@ -737,8 +742,9 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
     over = [(r, x) for r in plan.routers for x in r.routes if len(x.targets) > 1]
     if over:
         choices.append("weight-over")
-    if not any(t[1] >= 2 for r in targeted if len(r.targets) > 1 for t in r.targets):
-        choices.remove("weight") if "weight" in choices else None  # one target takes every request anyway
+    if not any(t[1] >= 2 for r in targeted if _weighted(r) > 1 for t in r.targets):
+        # one target with a weight takes every request anyway, whatever is parked at 0 beside it
+        choices.remove("weight") if "weight" in choices else None
     callers = [n for n in plan.nodes if n.backends]
     if callers:
         choices.append("drop-client-tls")
@@ -764,7 +770,7 @@ def mutations(draw: st.DrawFn, plan: Plan) -> Mutation:
         # lower one weight (staying above 0): a total in 1..99 is weights-sum; above 100 or 0 would be
         # weights-invalid, and a weight of 0 may leave the node unreachable
         def lowerable(route: RoutePlan) -> bool:
-            return len(route.targets) > 1 and any(t[1] >= 2 for t in route.targets)
+            return _weighted(route) > 1 and any(t[1] >= 2 for t in route.targets)
 
         router = draw(st.sampled_from([r for r in plan.routers if any(lowerable(x) for x in r.routes)]))
         route = draw(st.sampled_from([x for x in router.routes if lowerable(x)]))
