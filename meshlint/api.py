@@ -90,6 +90,9 @@ def check(paths: Sequence[str], settings: Settings | None = None, *, exclude: It
         files = sources.by_display()
         if sources.walked.templates:
             settings = replace(settings, external=settings.external | _declared_in(sources.walked.templates, inputs))
+        if sources.walked.chart_kinds:
+            settings = replace(settings, unrendered=frozenset(k for kinds in sources.walked.chart_kinds.values()
+                                                              for k in kinds))
         found = [*sources.findings, *normalized.findings]
         analysis = analyze(normalized.model, found, files, settings)
         diagnostics = analysis.diagnostics

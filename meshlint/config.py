@@ -90,6 +90,9 @@ class Settings:
     fragments: tuple[tuple[str, str], ...] = ()  # (glob relative to the config folder, "Kind:MESH/{stem}")
     # (kind, mesh, name) defined outside the input; the mesh ANY_MESH: defined in some mesh (a template file)
     external: frozenset[tuple[str, str, str]] = frozenset()
+    # kinds a Helm chart the walk left out declares, under names unknown until it is rendered: a name of such a
+    # kind that the input lacks may be one of them (never set by the config file)
+    unrendered: frozenset[str] = frozenset()
 
     def excluded(self, path: str) -> bool:
         """Whether a walk leaves out `path` (a display path, relative to the current folder)."""

@@ -12,6 +12,7 @@ size limit and text that is not UTF-8; both are findings, never exceptions.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Iterable
@@ -129,6 +130,8 @@ class Walked:
 
     templates: list[str] = field(default_factory=list)  # template files, by display path
     charts: dict[str, int] = field(default_factory=dict)  # Helm chart folder -> templates not read
+    # Helm chart folder -> the App Mesh kinds its templates declare (names unknown until rendered)
+    chart_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def discover(paths: Iterable[str], exclude: Iterable[Path] = (), excluded: Excluded | None = None,
@@ -232,7 +235,11 @@ def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, finding
             if entry.is_symlink() and not _within(path, root):
                 findings.append(_not_followed(path, root, is_dir))
             elif is_dir and chart and entry.name == "templates":
-                walked.charts[display_path(folder)] = sum(1 for f in path.rglob("*") if f.is_file())
+                found = [f for f in path.rglob("*") if f.is_file()]
+                walked.charts[display_path(folder)] = len(found)
+                kinds = chart_kinds(found)
+                if kinds:
+                    walked.chart_kinds[display_path(folder)] = kinds
             elif is_dir:
                 stack.append(path)
             elif excluded(display_path(path)):
@@ -249,6 +256,32 @@ def _walk(root: Path, skipped: set[tuple[int, int]], excluded: Excluded, finding
             elif is_template_file(entry.name) or _names_app_mesh(path):
                 walked.templates.append(display_path(path))
     return out
+
+
+_KIND = re.compile(r"^kind:[ \t]*[\"']?(\w+)", re.M)
+_APPMESH_KINDS = ("Mesh", "VirtualService", "VirtualRouter", "VirtualNode", "VirtualGateway", "GatewayRoute")
+_CANARY_KINDS = ("VirtualService", "VirtualRouter", "VirtualNode")  # what a Flagger canary makes for App Mesh
+
+
+def chart_kinds(files: Iterable[Path]) -> tuple[str, ...]:
+    """The App Mesh kinds a Helm chart's templates declare, from their text (first MiB of each, links not
+    followed): `kind: VirtualService` of appmesh.k8s.aws, or a Flagger `Canary`, which makes a virtual service, a
+    router and nodes. Their names are unknown until the chart is rendered."""
+    kinds: set[str] = set()
+    for path in files:
+        if path.is_symlink():
+            continue
+        try:
+            text = read_regular(path, _TEMPLATE_PEEK_BYTES)[:_TEMPLATE_PEEK_BYTES].decode("utf-8", "replace")
+        except (OSError, NotReadable):
+            continue
+        for found in _KIND.finditer(text):
+            kind = found.group(1)
+            if kind in _APPMESH_KINDS and "appmesh.k8s.aws" in text:
+                kinds.add(kind)
+            elif kind == "Canary" and "flagger.app" in text:
+                kinds.update(_CANARY_KINDS)
+    return tuple(sorted(kinds))
 
 
 def _special(entry: os.DirEntry[str]) -> str | None:

@@ -84,9 +84,14 @@ def normalize(sources: Sources, *, verbose: bool = False, options: InputOptions 
 def _left_out(sources: Sources) -> Iterator[Finding]:
     """What folder walks left out on purpose, said once each: Helm charts, and template files together."""
     for chart, count in sorted(sources.walked.charts.items()):
-        yield Finding("ignored-input", f"a Helm chart: its {count} templates are not read until rendered",
+        kinds = sources.walked.chart_kinds.get(chart)
+        declares = (f"; they declare {', '.join(kinds)} objects, so a name of those kinds that the checked files "
+                    "lack is not called dangling: it may be one of them") if kinds else ""
+        yield Finding("ignored-input", f"a Helm chart: its {count} templates are not read until rendered{declares}",
                       f"{chart}/Chart.yaml", position=Position(1, 1),
-                      help=f"render it and check the result: helm template {chart} | meshlint check -")
+                      help=f"render it into the checked folder and check again: helm template {chart} > "
+                           f"{chart}.rendered.yaml" if kinds else
+                           f"render it and check the result: helm template {chart} | meshlint check -")
     templates = sources.walked.templates
     if templates:
         shown = ", ".join(templates[:3]) + (f" and {len(templates) - 3} more" if len(templates) > 3 else "")

@@ -60,7 +60,9 @@ def test_a_walkthrough_with_a_helm_chart_beside_the_mesh_has_no_error(tmp_path: 
     assert result.summary()["errors"] == 0, lines
     assert result.summary()["resources"] == 3
     notes = {d.path: d.message for d in result.diagnostics if d.rule == "ignored-input"}
-    assert notes["chart/Chart.yaml"] == "a Helm chart: its 1 templates are not read until rendered"
+    assert notes["chart/Chart.yaml"] == ("a Helm chart: its 1 templates are not read until rendered; they declare "
+                                         "VirtualNode objects, so a name of those kinds that the checked files lack "
+                                         "is not called dangling: it may be one of them")
     assert notes["mesh/orders-v2.yaml.template"].startswith("1 template file not read in the folder walk")
     assert notes["ecs/broken.json"].startswith("a YAML or JSON file that is not App Mesh input: not read")
     assert not any("node_modules" in d.path for d in result.diagnostics)
@@ -100,6 +102,39 @@ def test_a_template_without_a_yaml_suffix_counts_when_it_names_app_mesh(tmp_path
     assert [d.path for d in result.diagnostics if d.rule == "ignored-input"] == ["fullapp-appmesh.template"], lines
     assert [d.message for d in result.diagnostics if d.rule == "dangling-reference"] == [
         "route 'orders/r' belongs to virtual router 'orders', which is not defined in mesh 'shop'"], lines
+
+
+def test_a_name_a_left_out_helm_chart_may_declare_is_unknown_not_dangling(tmp_path: Path) -> None:
+    """aonz/app-mesh-flux-flagger: a gateway route targets virtual service `api`, which the Flagger Canary of a Helm
+    chart beside it makes. The chart is not read until rendered: its names are unknown, said once at the chart."""
+    route = ("apiVersion: appmesh.k8s.aws/v1beta2\nkind: GatewayRoute\nmetadata: {name: web, namespace: shop}\n"
+             "spec:\n  meshRef: {name: shop, uid: x}\n  virtualGatewayRef: {name: gw, namespace: shop}\n"
+             "  httpRoute:\n    match: {prefix: /}\n"
+             "    action: {target: {virtualService: {virtualServiceRef: {name: api}}}}\n")
+    (tmp_path / "route.yaml").write_text(route)
+    chart = tmp_path / "charts" / "api"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: api\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n"
+                                                         "metadata: {name: {{ .Release.Name }}}\n")
+    select = Settings(select=frozenset({"dangling-reference", "ignored-input"}))
+
+    def found() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for d in check_in(tmp_path, settings=select).diagnostics:
+            out.setdefault(d.rule, []).append(d.message)
+        return out
+
+    # a chart of deployments declares no virtual service (the gateway is in no file: dangling either way)
+    assert any("virtual service 'api.shop'" in m for m in found()["dangling-reference"])
+    (chart / "templates" / "canary.yaml").write_text(
+        "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: {{ .Release.Name }}}\n"
+        "spec:\n  provider: appmesh:v1beta2\n")
+    assert not any("virtual service 'api.shop'" in m for m in found()["dangling-reference"])
+    assert found()["ignored-input"] == [(
+        "a Helm chart: its 2 templates are not read until rendered; they declare VirtualNode, VirtualRouter, "
+        "VirtualService objects, so a name of those kinds that the checked files lack is not called dangling: it "
+        "may be one of them")]
 
 
 def test_a_helm_template_named_on_the_command_line_is_a_note_not_an_error(tmp_path: Path) -> None:

@@ -73,9 +73,10 @@ def _other_meshes(meshes: dict[tuple[str, str], set[str]], ref: Reference) -> li
 
 def _external(ctx: RuleContext, kind: str, mesh: str, name: str) -> bool:
     """Declared to exist outside the checked files: in the config's `external:`, or by a template file the walk
-    left out (in any mesh)."""
+    left out (in any mesh), or maybe by a Helm chart it left out that declares objects of that kind (their names
+    are unknown until the chart is rendered; the chart's note says so)."""
     external = ctx.settings.external
-    return (kind, mesh, name) in external or (kind, ANY_MESH, name) in external
+    return (kind, mesh, name) in external or (kind, ANY_MESH, name) in external or kind in ctx.settings.unrendered
 
 
 def _unresolved(ctx: RuleContext, meshes: dict[tuple[str, str], set[str]]) -> Iterator[Reference]:
