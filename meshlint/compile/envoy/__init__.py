@@ -95,6 +95,17 @@ def render(document: Json) -> bytes:
 
 
 _escape = encode_basestring
+# A key as written, `"key": `: Envoy's field names recur on every proxy, so each is escaped once. Bounded, since
+# some keys are names from the input (metadata, filter names).
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 4096
+
+
+def _key(key: str) -> str:
+    written = _escape(key) + ": "
+    if len(_KEYS) < _MAX_KEYS:
+        _KEYS[key] = written
+    return written
 
 
 def _pretty(value: Any, newline: str, write: Callable[[str], Any]) -> None:
@@ -107,18 +118,20 @@ def _pretty(value: Any, newline: str, write: Callable[[str], Any]) -> None:
             write("{}")
             return
         separator = "{" + inner
+        keys = _KEYS
         for key in sorted(value):
             item = value[key]
             kind = type(item)
+            written = keys.get(key) or _key(key)
             if kind is str:
-                write(f"{separator}{_escape(key)}: {_escape(item)}")
+                write(separator + written + _escape(item))
             elif kind is int:
-                write(f"{separator}{_escape(key)}: {int.__repr__(item)}")
+                write(separator + written + int.__repr__(item))
             elif kind is dict or kind is list:
-                write(f"{separator}{_escape(key)}: ")
+                write(separator + written)
                 _pretty(item, inner, write)
             else:
-                write(f"{separator}{_escape(key)}: {_scalar(item)}")
+                write(separator + written + _scalar(item))
             separator = after
         write(newline + "}")
     else:
