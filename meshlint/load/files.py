@@ -171,18 +171,26 @@ def _bare_template(name: str) -> bool:
     return bool(dot) and bool(stem) and f".{suffix}" in TEMPLATE_SUFFIXES and not stem.endswith(SUFFIXES)
 
 
-_TEMPLATE_PEEK_BYTES = 1024 * 1024
+_TEMPLATE_BYTES = 1024 * 1024  # a template read to see what it declares: larger ones are not looked into
+
+
+def _template_text(path: Path) -> str | None:
+    """The text of a template the walk looks into (a regular file of 1 MiB at most, links not followed)."""
+    if path.is_symlink():
+        return None
+    try:
+        raw = read_regular(path, _TEMPLATE_BYTES)
+    except (OSError, NotReadable):
+        return None
+    return raw.decode("utf-8", "replace") if len(raw) <= _TEMPLATE_BYTES else None
 
 
 def _names_app_mesh(path: Path) -> bool:
-    """Whether a bare template's text (its first MiB) names an App Mesh kind, CRD group or resource type."""
+    """Whether a bare template's text names an App Mesh kind, CRD group or resource type."""
     from meshlint.load.templated import is_appmesh_text
 
-    try:
-        head = read_regular(path, _TEMPLATE_PEEK_BYTES)
-    except (OSError, NotReadable):
-        return False
-    return is_appmesh_text(head[:_TEMPLATE_PEEK_BYTES].decode("utf-8", "replace"))
+    text = _template_text(path)
+    return text is not None and is_appmesh_text(text)
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -264,16 +272,13 @@ _CANARY_KINDS = ("VirtualService", "VirtualRouter", "VirtualNode")  # what a Fla
 
 
 def chart_kinds(files: Iterable[Path]) -> tuple[str, ...]:
-    """The App Mesh kinds a Helm chart's templates declare, from their text (first MiB of each, links not
-    followed): `kind: VirtualService` of appmesh.k8s.aws, or a Flagger `Canary`, which makes a virtual service, a
-    router and nodes. Their names are unknown until the chart is rendered."""
+    """The App Mesh kinds a Helm chart's templates declare, from their text (_template_text): `kind:
+    VirtualService` of appmesh.k8s.aws, or a Flagger `Canary`, which makes a virtual service, a router and nodes.
+    Their names are unknown until the chart is rendered."""
     kinds: set[str] = set()
     for path in files:
-        if path.is_symlink():
-            continue
-        try:
-            text = read_regular(path, _TEMPLATE_PEEK_BYTES)[:_TEMPLATE_PEEK_BYTES].decode("utf-8", "replace")
-        except (OSError, NotReadable):
+        text = _template_text(path)
+        if text is None:
             continue
         for found in _KIND.finditer(text):
             kind = found.group(1)
