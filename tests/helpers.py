@@ -72,7 +72,7 @@ def diagnostics_of(folder: Path, rule: str, settings: Settings | None = None) ->
     before = Path.cwd()
     os.chdir(folder)
     try:
-        out = Path(tempfile.mkdtemp(prefix="meshlint-test-")) / "out"
-        return api.build(["."], out, settings).check.diagnostics
+        with tempfile.TemporaryDirectory(prefix="meshlint-test-") as scratch:
+            return api.build(["."], Path(scratch) / "out", settings).check.diagnostics
     finally:
         os.chdir(before)
