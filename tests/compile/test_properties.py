@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from meshlint.compile.envoy import CompileOptions, compile_envoy
+from meshlint.compile.envoy import CompileOptions, compile_envoy, compile_proxies, render
+from meshlint.compile.envoy.envoy_json import Json, SharedArray, SharedObject, share
 from meshlint.diagnostics import Finding
 from tests.compile.helpers import (
     CASE_NAMES,
@@ -18,6 +20,7 @@ from tests.compile.helpers import (
     case_options,
     compile_case,
     envoy_proof,
+    render_json,
     validated_mesh,
 )
 from tests.support.envoy import CertFiles
@@ -30,6 +33,99 @@ def test_compiling_twice_gives_identical_bytes(case: str) -> None:
     first, second = compile_case(CASES / case), compile_case(CASES / case)
     assert [(a.path, a.content) for a in first.artifacts] == [(a.path, a.content) for a in second.artifacts]
     assert first.findings == second.findings
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_shared_parts_render_as_the_standard_library_writes(case: str) -> None:
+    """The routes of a service and what a cluster says of its target are shared by every client's bootstrap
+    and rendered once per indentation: each bootstrap's bytes are still what json.dumps writes of it."""
+    documents: list[Json] = []
+    compile_proxies(validated_mesh(CASES / case / "input"), case_options(CASES / case),
+                    lambda path, document: documents.append(document) or [])
+    for document in documents:
+        assert render(document) == render_json(document)
+
+
+def test_a_shared_part_renders_at_each_depth_it_is_held() -> None:
+    """One shared value held at two depths: each place gets the text of its own indentation."""
+    routes = share([{"match": {"prefix": "/"}, "route": {"cluster": "c", "timeout": "15s"}}])
+    target = share({"name": "c", "load_assignment": {"cluster_name": "c", "endpoints": []}})
+    document = {"a": {"routes": routes, "cluster": target}, "b": [{"deeper": {"routes": routes}}, target],
+                "c": routes}
+    for _ in range(2):  # the second time from what the first one kept
+        assert render(document) == render_json(document)
+
+
+TWO_CLIENTS = """
+meshName: demo
+spec: {}
+---
+virtualServiceName: api.demo.local
+meshName: demo
+spec: {provider: {virtualRouter: {virtualRouterName: api}}}
+---
+virtualRouterName: api
+meshName: demo
+spec: {listeners: [{portMapping: {port: 8080, protocol: http}}]}
+---
+routeName: all
+virtualRouterName: api
+meshName: demo
+spec:
+  httpRoute:
+    match: {prefix: /}
+    action: {weightedTargets: [{virtualNode: api-v1, weight: 1}]}
+---
+virtualNodeName: api-v1
+meshName: demo
+spec:
+  listeners:
+    - portMapping: {port: 8080, protocol: http}
+      healthCheck: {protocol: http, path: /healthz, healthyThreshold: 2, unhealthyThreshold: 3, timeoutMillis: 2000,
+                    intervalMillis: 5000}
+  serviceDiscovery: {dns: {hostname: api-v1.demo.local}}
+---
+virtualNodeName: web
+meshName: demo
+spec:
+  backends: [{virtualService: {virtualServiceName: api.demo.local}}]
+  backendDefaults:
+    clientPolicy: {tls: {validation: {trust: {file: {certificateChain: /etc/envoy/certs/ca.pem}}}}}
+  serviceDiscovery: {dns: {hostname: web.demo.local}}
+---
+virtualNodeName: batch
+meshName: demo
+spec:
+  backends: [{virtualService: {virtualServiceName: api.demo.local}}]
+  serviceDiscovery: {dns: {hostname: batch.demo.local}}
+"""
+
+
+def test_clients_of_one_service_share_its_routes_and_target_fields(tmp_path: Path) -> None:
+    """What makes a large build affordable: the clients of a service hold one copy of its routes, and their
+    clusters towards one target one copy of what is the target's own, whatever TLS each client adds."""
+    (tmp_path / "mesh.yaml").write_text(TWO_CLIENTS)
+    documents: dict[str, Json] = {}
+    compile_proxies(validated_mesh(tmp_path), CompileOptions(),
+                    lambda path, document: documents.setdefault(path.stem, document) and [])
+    web, batch = (_egress(documents[name]) for name in ("web", "batch"))
+    assert web["routes"] is batch["routes"] and isinstance(web["routes"], SharedArray)  # rendered once
+    assert "transport_socket" in web["cluster"] and "transport_socket" not in batch["cluster"]
+    for field in ("load_assignment", "health_checks", "circuit_breakers"):
+        assert web["cluster"][field] is batch["cluster"][field], field
+        assert isinstance(web["cluster"][field], (SharedArray, SharedObject)), field
+    for document in documents.values():
+        assert render(document) == render_json(document)
+
+
+def _egress(document: Json) -> dict[str, Any]:
+    """The routes towards api.demo.local and the cluster of api-v1 in a client's bootstrap."""
+    egress = next(lst for lst in document["static_resources"]["listeners"] if lst["traffic_direction"] == "OUTBOUND")
+    tables = [f["typed_config"]["route_config"] for chain in egress["filter_chains"] for f in chain["filters"]
+              if "route_config" in f["typed_config"]]
+    vhost = next(v for table in tables for v in table["virtual_hosts"] if v["name"] == "api.demo.local")
+    cluster = next(c for c in document["static_resources"]["clusters"] if "api-v1" in c["name"])
+    return {"routes": vhost["routes"], "cluster": cluster}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -17,6 +17,7 @@ from meshlint.compile.envoy.envoy_json import (
     http2_protocol_options,
     load_assignment,
     seconds,
+    share,
 )
 from meshlint.compile.envoy.names import SDS_CLUSTER, ingress_cluster
 from meshlint.compile.envoy.targets import TargetCluster
@@ -72,28 +73,41 @@ def self_redirect_cluster(ctx: Ctx, name: str, protocol: str, pool: Any) -> Json
 
 def egress_cluster(ctx: Ctx, target: TargetCluster, policy: Any, policy_where: Where | None) -> Json:
     """`cds_egress_*`: DNS per the target's service discovery; its health check and outlier detection;
-    TLS per the client policy decision table; HTTP/2 for http2/grpc targets."""
-    ep = endpoint(ctx, target.node)
-    cluster: Json = {"name": target.name, "type": ep.type, "connect_timeout": EGRESS_CONNECT_TIMEOUT}
-    if ep.lookup_family is not None:
-        cluster["dns_lookup_family"] = ep.lookup_family
-    breakers = circuit_breakers(ctx.legacy)
-    if breakers is not None:
-        cluster["circuit_breakers"] = breakers
-    if target.listener.health_check is not None and _checkable(ctx, target):
-        cluster["health_checks"] = [health_check(target.listener.health_check)]
-    if target.listener.outlier_detection is not None:
-        cluster["outlier_detection"] = outlier_detection(target.listener.outlier_detection)
+    TLS per the client policy decision table; HTTP/2 for http2/grpc targets. All but the TLS is the target's
+    alone, made once however many clients reach it (`_of_target`)."""
+    cluster = dict(_of_target(ctx, target))
     upstream = UpstreamTarget(discovery_name(target.node), target.port, target.protocol, target.listener.tls,
                               Where(target.node, ("listeners", target.index)))
     socket = upstream_tls(ctx, policy, policy_where, upstream)
     if socket is not None:
         cluster["transport_socket"] = socket
-    if target.protocol in _H2:
-        cluster["typed_extension_protocol_options"] = http2_protocol_options()
-    endpoints = [(ep.address, target.port)] if ep.address is not None else []
-    cluster["load_assignment"] = load_assignment(target.name, endpoints)
     return cluster
+
+
+def _of_target(ctx: Ctx, target: TargetCluster) -> Json:
+    """The fields of an egress cluster that depend on its target alone, each shared by every client's cluster
+    (rendered once: envoy_json.share). Keyed by the target's node and listener, which outlive the context."""
+    key = (id(target.node), target.index)
+    found = ctx.target_fields.get(key)
+    if found is not None:
+        return found
+    ep = endpoint(ctx, target.node)
+    fields: Json = {"name": target.name, "type": ep.type, "connect_timeout": EGRESS_CONNECT_TIMEOUT}
+    if ep.lookup_family is not None:
+        fields["dns_lookup_family"] = ep.lookup_family
+    breakers = circuit_breakers(ctx.legacy)
+    if breakers is not None:
+        fields["circuit_breakers"] = breakers
+    if target.listener.health_check is not None and _checkable(ctx, target):
+        fields["health_checks"] = [health_check(target.listener.health_check)]
+    if target.listener.outlier_detection is not None:
+        fields["outlier_detection"] = outlier_detection(target.listener.outlier_detection)
+    if target.protocol in _H2:
+        fields["typed_extension_protocol_options"] = http2_protocol_options()
+    endpoints = [(ep.address, target.port)] if ep.address is not None else []
+    fields["load_assignment"] = load_assignment(target.name, endpoints)
+    found = ctx.target_fields[key] = {name: share(value) for name, value in fields.items()}
+    return found
 
 
 def _checkable(ctx: Ctx, target: TargetCluster) -> bool:

@@ -28,6 +28,7 @@ class Ctx:
     options: CompileOptions
     findings: list[Finding] = field(default_factory=list)
     service_entries: dict[tuple[str, str], list[PortEntry]] = field(default_factory=dict)
+    target_fields: dict[tuple[int, int], Json] = field(default_factory=dict)  # clusters._of_target
     sds_secrets: int = 0  # SDS secret configs made so far (tls.sds_secret): a proxy that made none needs no SDS cluster
 
     @property

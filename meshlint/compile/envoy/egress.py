@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/app-mesh/latest/userguide/troubleshooting-connectivi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,7 @@ class EgressPlan:
                        "is used", "give every backend that reaches this virtual node the same client policy")
 
 
-def vhost(service: str, port: int, routes: list[Json]) -> Json:
+def vhost(service: str, port: int, routes: Sequence[Json]) -> Json:
     """One vhost per virtual service: Host `<vs>` or `<vs>:<port>` (gateway config dump)."""
     return {"name": service, "domains": [service, f"{service}:{port}"], "routes": routes}
 

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from meshlint.model.spec import Duration
 
 Json: TypeAlias = dict[str, Any]
+
+
+class SharedArray(tuple[Any, ...]):
+    """A JSON array that many documents hold and nobody changes: `render` writes it once per indentation and
+    reuses the text. Made by `share`."""
+
+    def __new__(cls, items: Iterable[Any]) -> SharedArray:
+        made = super().__new__(cls, items)
+        made.rendered = {}
+        return made
+
+    rendered: dict[str, str]  # indentation -> the text
+
+
+class SharedObject(dict[str, Any]):
+    """A JSON object that many documents hold and nobody changes, as SharedArray. Made by `share`."""
+
+    __slots__ = ("rendered",)
+
+    def __init__(self, fields: Json) -> None:
+        super().__init__(fields)
+        self.rendered: dict[str, str] = {}
+
+
+def share(value: Any) -> Any:
+    """`value` for many documents to hold (the routes of a service, what a cluster says of its target): a list
+    or dict becomes a SharedArray or SharedObject, rendered once for all; a string or number stays as it is.
+    Whoever shares a value never changes it again, nor anything inside it."""
+    if type(value) is list:
+        return SharedArray(value)
+    if type(value) is dict:
+        return SharedObject(value)
+    return value
+
 
 MAX_THRESHOLD = 2147483647  # App Mesh's "infinite" circuit breakers (envoy-defaults.md, roadmap#229)
 TYPE_PREFIX = "type.googleapis.com/"

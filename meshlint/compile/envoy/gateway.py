@@ -8,6 +8,7 @@ addressed by the `x-app-mesh-virtual-service` header.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from meshlint.compile.envoy.appmesh_metrics import instrument_egress, target_service_config
@@ -36,8 +37,8 @@ from meshlint.model.spec import VirtualGatewayListener
 @dataclass
 class GatewayPlan:
     egress: EgressPlan = field(default_factory=EgressPlan)
-    by_host: dict[str, list[Json]] = field(default_factory=dict)  # hop-2 vhosts: service -> routes
-    by_header: dict[str, list[Json]] = field(default_factory=dict)  # default_backend routes per service
+    by_host: dict[str, Sequence[Json]] = field(default_factory=dict)  # hop-2 vhosts: service -> routes
+    by_header: dict[str, Sequence[Json]] = field(default_factory=dict)  # default_backend routes per service
     timeouts: dict[str, int] = field(default_factory=dict)  # gateway route name -> hop-1 timeout (ms)
 
 

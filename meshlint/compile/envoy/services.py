@@ -6,10 +6,11 @@ ports with the router's routes in priority order (spec 5.1, 6.1, 6.2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from meshlint.compile.envoy.context import Ctx
-from meshlint.compile.envoy.envoy_json import Json, family_of, seconds
+from meshlint.compile.envoy.envoy_json import Json, family_of, seconds, share
 from meshlint.compile.envoy.routes import DEFAULT_TCP_IDLE_MS, DEFAULT_TIMEOUT_MS, http_route, provider_route, tcp_route
 from meshlint.compile.envoy.targets import TargetCluster, listener_cluster
 from meshlint.model.entities import Route, VirtualNode, VirtualRouter
@@ -22,7 +23,7 @@ class PortEntry:
 
     port: int
     protocol: str
-    routes: list[Json] = field(default_factory=list)  # HTTP family
+    routes: Sequence[Json] = field(default_factory=list)  # HTTP family; shared once made
     tcp: Json | None = None  # TCP: tcp_proxy fields (cluster | weighted_clusters, idle_timeout)
     clusters: list[TargetCluster] = field(default_factory=list)
     timeout_ms: int = DEFAULT_TIMEOUT_MS  # longest request timeout of the routes, 0 = unlimited
@@ -35,6 +36,8 @@ def service_entries(ctx: Ctx, mesh: str, service: str) -> list[PortEntry]:
     found = ctx.service_entries.get(key)
     if found is None:
         found = ctx.service_entries[key] = _entries(ctx, mesh, service)
+        for entry in found:  # rendered once for all the clients
+            entry.routes = share(entry.routes)
     return found
 
 
@@ -82,6 +85,7 @@ def _router_entries(ctx: Ctx, router: VirtualRouter) -> list[PortEntry]:
 
 def _fill_http(ctx: Ctx, entry: PortEntry, routes: list[Route]) -> None:
     longest: list[int] = []
+    made: list[Json] = []
     for route in routes:
         kind = route_type(route.spec)
         if kind is None or kind == "tcp_route":
@@ -90,9 +94,10 @@ def _fill_http(ctx: Ctx, entry: PortEntry, routes: list[Route]) -> None:
         out = http_route(ctx, route, kind)
         if out is None:
             continue
-        entry.routes += out.routes
+        made += out.routes
         entry.clusters += [c for c in out.clusters if c not in entry.clusters]
         longest.append(out.timeout_ms)
+    entry.routes = made
     if longest:
         entry.timeout_ms = 0 if 0 in longest else max(longest)
 
