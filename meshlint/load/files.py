@@ -346,10 +346,25 @@ def _too_large(file: InputFile, size: int) -> Finding:
         file.display, position=Position(1, 1), help="split the mesh into several files")
 
 
+def _utf16(raw: bytes, display: str) -> Finding:
+    """A UTF-16 file is an error when it holds App Mesh input; another tool's file (a Kubernetes manifest saved
+    by Windows PowerShell) is only noted, as any file that is not App Mesh input is."""
+    from meshlint.load.templated import is_appmesh_text, looks_like
+
+    try:
+        text = raw.decode("utf-16")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or is_appmesh_text(text):
+        return Finding("parse-error", "file is UTF-16; meshlint reads UTF-8", display, position=Position(1, 1),
+                       help="save the file as UTF-8")
+    what, help_text = looks_like(text, display)
+    return Finding("ignored-input", f"{what}: not read (UTF-16)", display, position=Position(1, 1), help=help_text)
+
+
 def decode(raw: bytes, display: str) -> tuple[str | None, Finding | None]:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, Finding("parse-error", "file is UTF-16; meshlint reads UTF-8", display,
-                             position=Position(1, 1), help="save the file as UTF-8")
+        return None, _utf16(raw, display)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -63,6 +63,14 @@ def test_utf16(tmp_path: Path) -> None:
         "bad.yaml:1:1: error[parse-error] file is UTF-16; meshlint reads UTF-8"]
 
 
+def test_utf16_file_of_another_tool_is_only_noted(tmp_path: Path) -> None:
+    """A Kubernetes Ingress saved as UTF-16 (Windows PowerShell's `>`) beside the mesh is not App Mesh input:
+    a note, never an error."""
+    ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\n"
+    assert _with_good_neighbour(tmp_path, "ingress.yaml", ingress.encode("utf-16")) == [
+        "ingress.yaml:1:1: info[ignored-input] a YAML or JSON file that is not App Mesh input: not read (UTF-16)"]
+
+
 def test_utf8_bom_is_fine(tmp_path: Path) -> None:
     (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
     assert _lines(tmp_path) == []
