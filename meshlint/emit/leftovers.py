@@ -120,11 +120,26 @@ def recover(out: Path, target: Path) -> list[str]:
             if record is not None:
                 warnings += _undo(out, record)
                 handled.update(p.name for p in (record.path, record.tmp, record.old))
+            elif _unwritten(target, name[len(prefix + "build-"):]):
+                os.unlink(target.parent / name)
+                handled.add(name)
     for name in names:
         if name not in handled and not name.startswith(prefix + "kept-") and os.path.lexists(target.parent / name):
             warnings.append(f"{target.parent / name}: looks like a meshlint leftover, but no record shows that "
                             "meshlint made it: left alone; delete it yourself if you do not need it")
     return warnings
+
+
+def _unwritten(target: Path, token: str) -> bool:
+    """A record killed between its creation and its one write: an empty file of the record's name. Nothing was
+    made under its token (the temp tree comes after the record is written), so it goes too."""
+    path = sibling(target, "build", token)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_size == 0 and st.st_nlink == 1
+            and not any(os.path.lexists(sibling(target, kind, token)) for kind in ("tmp", "old", "kept")))
 
 
 def _undo(out: Path, record: Record) -> list[str]:

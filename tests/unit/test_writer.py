@@ -357,6 +357,20 @@ def test_a_build_killed_after_the_swap_leaves_the_complete_new_tree(tmp_path: Pa
     assert leftovers(out) == []
 
 
+def test_a_record_killed_before_its_write_is_removed_by_the_next_build(tmp_path: Path) -> None:
+    """A kill between creating the record and writing it leaves an empty file of the record's name, and nothing
+    made under its token: the next build removes it instead of warning about it on every build after."""
+    out, _ = prepared(tmp_path)
+    empty = out.with_name(f".{out.name}.meshlint-build-{'ab' * 6}")
+    empty.touch()
+    result = build(out, SECOND)
+    assert leftovers(out) == [] and not any("leftover" in w for w in result.warnings)
+    other = out.with_name(f".{out.name}.meshlint-build-{'cd' * 6}")
+    other.write_text("not a record meshlint wrote")  # anything else of that name is still left alone
+    result = build(out, SECOND)
+    assert leftovers(out) == [other.name] and any("looks like a meshlint leftover" in w for w in result.warnings)
+
+
 def test_random_kills_only_ever_show_the_old_or_the_new_tree(tmp_path: Path) -> None:
     out = tmp_path / "envoy"
     old = {f"m/virtual-nodes/n{i:03d}.json": f"old {i}" * 50 for i in range(200)}
