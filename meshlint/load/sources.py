@@ -16,6 +16,7 @@ disk (before any template substitution). Every input format implements it for it
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,7 +272,24 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
         for p in problems:
             findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
         files.append(SourceFile(item, text, docs, readable=readable, substituted=substituted, quoted=quoted))
-    return Sources(files, findings, walked, paths)
+    return Sources(files, _other_modules(findings, files), walked, paths)
+
+
+def _other_modules(findings: list[Finding], files: list[SourceFile]) -> list[Finding]:
+    """A Terraform file that does not parse matters to the module it belongs to (its folder: a module's .tf files
+    are read as one); in a folder where no .tf file names App Mesh (a VPC example beside the mesh module, written
+    for Terraform 0.11) it is another module's business, only noted."""
+    meshed = {posixpath.dirname(f.display) for f in files
+              if f.display.endswith(HCL_SUFFIXES) and f.text is not None and is_appmesh_text(f.text)}
+    out: list[Finding] = []
+    for f in findings:
+        if f.rule == "parse-error" and f.path.endswith(".tf") and posixpath.dirname(f.path) not in meshed and (
+                f.message.startswith("not valid HCL")):
+            f = Finding("ignored-input", f"a Terraform file of a module that declares no App Mesh resource: not read "
+                        f"({f.message})", f.path, position=f.position, help="nothing to do; --exclude it to stop this "
+                        "note")
+        out.append(f)
+    return out
 
 
 def parser_for(item: InputFile) -> Callable[..., tuple[list[ParsedDoc], list[Problem]]]:

@@ -12,6 +12,7 @@ import pytest
 
 from meshlint import api
 from meshlint.config import Settings
+from meshlint.diagnostics import Severity
 from meshlint.fix import plan as fix_plan
 from meshlint.load.hcl import parse_hcl
 from meshlint.normalize import InputOptions
@@ -223,6 +224,22 @@ def test_a_local_module_folder_with_no_tf_file_is_said_to_be_missing_or_empty(tm
     (message,) = [d.message for d in result.diagnostics if d.rule == "ignored-input"]
     assert "no .tf file of folder" in message and "modules/terraform-aws-acm" in message
     assert "git submodule" in message
+
+
+def test_a_tf_file_that_does_not_parse_is_an_error_only_in_a_module_that_declares_app_mesh(tmp_path: Path) -> None:
+    """Terraform 0.11 syntax in an example folder beside the mesh module is that module's business (a note); in the
+    mesh module's own folder it is an error, since the module's files are read as one."""
+    old_syntax = 'module "vpc" {\n  source = "./vpc"\n  providers {\n    "aws" = "aws"\n  }\n}\n'
+    files = {"main.tf": NODE.format(key="n", name='"web"', mesh='"shop"', port=8080),
+             "example/vpc.tf": old_syntax}
+    result = _check(_write(tmp_path, files))
+    (noted,) = [d for d in result.diagnostics if d.path.endswith("vpc.tf")]
+    assert (noted.rule, noted.severity) == ("ignored-input", Severity.INFO)
+    assert noted.message.startswith("a Terraform file of a module that declares no App Mesh resource: not read "
+                                    "(not valid HCL")
+    (tmp_path / "example" / "vpc.tf").unlink()
+    (tmp_path / "variables.tf").write_text(old_syntax)
+    assert [d.rule for d in _check(tmp_path).diagnostics if d.path.endswith("variables.tf")] == ["parse-error"]
 
 
 def test_a_module_argument_is_unknown_only_where_an_app_mesh_value_reads_it(tmp_path: Path) -> None:
