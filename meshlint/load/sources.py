@@ -238,6 +238,7 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
     paths = list(paths)
     inputs, findings, walked = discover(paths, exclude, excluded)
     files: list[SourceFile] = []
+    unparsed_tf: list[tuple[str, list[Problem]]] = []
     for item in inputs:
         text, problem = read_text(item)
         if problem is not None:
@@ -258,7 +259,7 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
                 quoted = None
             else:
                 text, docs, problems = quoted.text, retried, again
-        if not hcl and any(p.fatal and p.message.startswith("not valid") for p in problems) and (
+        if not hcl and any(p.fatal and _unparsed(p) for p in problems) and (
                 is_helm_template(text) or not is_appmesh_text(text)):  # (a module's .tf files are read as one)
             what, help_text = looks_like(text, item.display)
             findings.append(Finding("ignored-input", f"{what}: not read ({problems[0].message})", item.display,
@@ -269,26 +270,39 @@ def load_sources(paths: Iterable[str], exclude: Iterable[Path] = (),
         if problems and not is_appmesh_text(text):  # another tool's file: its duplicate keys (a CloudFormation
             # template of EKS) and merge keys (docker-compose, a Rails config) are its own
             problems = [p for p in problems if p.fatal and not p.foreign]
-        for p in problems:
-            findings.append(Finding("parse-error", p.message, item.display, position=p.position, help=p.help))
+        if item.display.endswith(".tf") and any(p.fatal and _unparsed(p) for p in problems):
+            unparsed_tf.append((item.display, problems))  # judged once every module's files are known
+        else:
+            findings += [_parse_error(item.display, p) for p in problems]
         files.append(SourceFile(item, text, docs, readable=readable, substituted=substituted, quoted=quoted))
-    return Sources(files, _other_modules(findings, files), walked, paths)
+    if unparsed_tf:
+        findings += _terraform_problems(unparsed_tf, files)
+    return Sources(files, findings, walked, paths)
 
 
-def _other_modules(findings: list[Finding], files: list[SourceFile]) -> list[Finding]:
+def _unparsed(problem: Problem) -> bool:
+    return problem.message.startswith("not valid")
+
+
+def _parse_error(display: str, problem: Problem) -> Finding:
+    return Finding("parse-error", problem.message, display, position=problem.position, help=problem.help)
+
+
+def _terraform_problems(unparsed: list[tuple[str, list[Problem]]], files: list[SourceFile]) -> list[Finding]:
     """A Terraform file that does not parse matters to the module it belongs to (its folder: a module's .tf files
     are read as one); in a folder where no .tf file names App Mesh (a VPC example beside the mesh module, written
     for Terraform 0.11) it is another module's business, only noted."""
     meshed = {posixpath.dirname(f.display) for f in files
               if f.display.endswith(HCL_SUFFIXES) and f.text is not None and is_appmesh_text(f.text)}
     out: list[Finding] = []
-    for f in findings:
-        if f.rule == "parse-error" and f.path.endswith(".tf") and posixpath.dirname(f.path) not in meshed and (
-                f.message.startswith("not valid HCL")):
-            f = Finding("ignored-input", f"a Terraform file of a module that declares no App Mesh resource: not read "
-                        f"({f.message})", f.path, position=f.position, help="nothing to do; --exclude it to stop this "
-                        "note")
-        out.append(f)
+    for display, problems in unparsed:
+        for p in problems:
+            if posixpath.dirname(display) in meshed or not _unparsed(p):
+                out.append(_parse_error(display, p))
+            else:
+                out.append(Finding("ignored-input", "a Terraform file of a module that declares no App Mesh resource: "
+                                   f"not read ({p.message})", display, position=p.position,
+                                   help="nothing to do; --exclude it to stop this note"))
     return out
 
 

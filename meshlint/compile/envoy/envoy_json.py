@@ -14,12 +14,12 @@ class SharedArray(tuple[Any, ...]):
     """A JSON array that many documents hold and nobody changes: `render` writes it once per indentation and
     reuses the text. Made by `share`."""
 
+    rendered: dict[str, str]  # indentation -> the text
+
     def __new__(cls, items: Iterable[Any]) -> SharedArray:
         made = super().__new__(cls, items)
         made.rendered = {}
         return made
-
-    rendered: dict[str, str]  # indentation -> the text
 
 
 class SharedObject(dict[str, Any]):
