@@ -101,7 +101,8 @@ spec:
 """
 
 
-def test_clients_of_one_service_share_its_routes_and_target_fields(tmp_path: Path) -> None:
+@pytest.mark.envoy
+def test_clients_of_one_service_share_its_routes_and_target_fields(tmp_path: Path, cert_dir: CertFiles) -> None:
     """What makes a large build affordable: the clients of a service hold one copy of its routes, and their
     clusters towards one target one copy of what is the target's own, whatever TLS each client adds."""
     (tmp_path / "mesh.yaml").write_text(TWO_CLIENTS)
@@ -116,6 +117,8 @@ def test_clients_of_one_service_share_its_routes_and_target_fields(tmp_path: Pat
         assert isinstance(web["cluster"][field], (SharedArray, SharedObject)), field
     for document in documents.values():
         assert render(document) == render_json(document)
+    envoy_proof([(f"{name}.json", render(document)) for name, document in documents.items()], cert_dir,
+                tmp_path / "out")
 
 
 def _egress(document: Json) -> dict[str, Any]:
